@@ -1,0 +1,91 @@
+# pp: continuous profiling for native programs.
+#
+#   make                 build the tools and libpp
+#   make check           run the test suite (prove, TAP)
+#   make check SANITIZE=1  the same, built with ASan and UBSan
+#   make bench           run the benchmarks in t/perf
+#   make install         install under $(DESTDIR)$(PREFIX)
+#
+# The libraries come from pkg-config. When a probe fails, config.mk's rule
+# runs contrib/deps.sh, which installs the Debian packages.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PP_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	-Ilib -Ilib/gen -Icmd
+ifeq ($(SANITIZE),1)
+PP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+PP_LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+include config.mk
+endif
+
+TOOLS = pp-render
+LIB_SRCS = lib/error.c lib/util.c lib/profile.c lib/pprof.c lib/merge.c \
+	lib/units.c lib/graph.c lib/report.c lib/dot.c lib/svg.c lib/folded.c
+LIB_OBJS = $(LIB_SRCS:.c=.o) lib/gen/profile.pb-c.o
+HELPERS = t/helper/pp-test
+MANS = man/pp-render.1
+
+all: $(TOOLS) $(HELPERS)
+
+config.mk: contrib/probe.sh contrib/deps.sh
+	sh contrib/probe.sh > $@.tmp && mv $@.tmp $@
+
+# Rebuild everything when the flags change (SANITIZE=1 and back).
+FLAGS_LINE := $(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS)
+$(shell mkdir -p lib/gen; echo '$(FLAGS_LINE)' | cmp -s - .build-flags || \
+	echo '$(FLAGS_LINE)' > .build-flags)
+
+lib/gen/profile.pb-c.c lib/gen/profile.pb-c.h: lib/profile.proto
+	mkdir -p lib/gen
+	cd lib && protoc-c --c_out=gen profile.proto
+
+lib/pprof.o: lib/gen/profile.pb-c.h
+
+%.o: %.c .build-flags config.mk
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+lib/libpp.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+pp-%: cmd/pp-%.o cmd/msg.o lib/libpp.a
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
+		cmd/msg.o lib/libpp.a $(DEP_LIBS)
+
+t/helper/pp-test: t/helper/pp-test.o cmd/msg.o lib/libpp.a
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
+		cmd/msg.o lib/libpp.a $(DEP_LIBS)
+
+check: all
+	prove $(PROVE_FLAGS) t/t[0-9]*.sh
+
+bench: all
+	sh contrib/probe.sh --bench >/dev/null
+	@for b in t/perf/p[0-9]*.sh; do sh "$$b" || exit 1; done
+
+install: $(TOOLS)
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp $(TOOLS) $(DESTDIR)$(BINDIR)/
+	cp $(MANS) $(DESTDIR)$(MANDIR)/man1/
+
+clean:
+	rm -f $(TOOLS) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \
+		lib/gen/*.d cmd/*.o cmd/*.d t/helper/*.o t/helper/*.d \
+		.build-flags config.mk
+	rm -rf lib/gen
+
+distclean: clean
+
+.PHONY: all check bench install clean distclean
+.SECONDARY:
+
+-include lib/*.d cmd/*.d t/helper/*.d

@@ -1,0 +1,73 @@
+#!/bin/sh
+# contrib/deps.sh: install the Debian 12 packages pp needs to build and test.
+# Run it as root, or as a user who may use sudo.  It installs only what is
+# missing, runs apt-get update only when it must, and exits 0 once every
+# package is installed.
+set -eu
+
+# The packages pp needs today.  Later work adds to this list; what it is
+# expected to add is below, commented out.
+PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
+	libgraphviz-dev zlib1g-dev golang-go perl"
+# PACKAGES="$PACKAGES libdb-dev"		# the profile store (Berkeley DB 5.3)
+# PACKAGES="$PACKAGES libarchive-dev"		# bundles
+# PACKAGES="$PACKAGES libcurl4-openssl-dev"	# pp-push over HTTP
+# PACKAGES="$PACKAGES libunwind-dev"		# the preload agent
+# PACKAGES="$PACKAGES libdw-dev"		# symbolization
+# PACKAGES="$PACKAGES libsodium-dev"		# hashing and randomness
+# PACKAGES="$PACKAGES openbsd-inetd"		# pp-recv under inetd
+# PACKAGES="$PACKAGES google-perftools heaptrack linux-perf chromium"
+
+missing=
+for p in $PACKAGES; do
+	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) || s=
+	[ "$s" = installed ] || missing="$missing $p"
+done
+missing=${missing# }
+if [ -z "$missing" ]; then
+	echo "deps.sh: all packages are installed"
+	exit 0
+fi
+
+command="apt-get install -y --no-install-recommends $missing"
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps.sh: cannot find apt-get; install these Debian packages: $missing" >&2
+	exit 1
+fi
+if [ "$(id -u)" = 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=sudo
+else
+	echo "deps.sh: not root and no sudo; as root, run:" >&2
+	echo "	apt-get update && $command" >&2
+	exit 1
+fi
+
+update() {
+	echo "deps.sh: apt-get update"
+	$sudo apt-get update || {
+		echo "deps.sh: apt-get update failed" >&2
+		exit 1
+	}
+}
+
+apt_install() {
+	echo "deps.sh: $command"
+	$sudo env DEBIAN_FRONTEND=noninteractive $command
+}
+
+have_lists=
+for f in /var/lib/apt/lists/*_Packages*; do
+	[ -e "$f" ] && have_lists=1
+done
+[ -n "$have_lists" ] || update
+if ! apt_install; then
+	if [ -n "$have_lists" ]; then
+		echo "deps.sh: apt-get install failed; updating the package lists and trying again" >&2
+		update
+		apt_install && exit 0
+	fi
+	echo "deps.sh: apt-get install failed" >&2
+	exit 1
+fi

@@ -1,0 +1,45 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "error.h"
+
+const char *
+pp_strerror(int code)
+{
+	switch (code) {
+	case PP_OK:		return "success";
+	case PP_ENOMEM:		return "out of memory";
+	case PP_EIO:		return "input/output error";
+	case PP_EFORMAT:	return "not a pprof profile";
+	case PP_EINVAL:		return "malformed profile";
+	case PP_ETOOBIG:	return "input too large";
+	case PP_ENOTFOUND:	return "not found";
+	case PP_EMISMATCH:	return "profiles do not match";
+	case PP_EREGEX:		return "bad regular expression";
+	case PP_EEMPTY:		return "empty input";
+	case PP_ERENDER:	return "graph layout failed";
+	}
+	return "unknown error";
+}
+
+int
+pp_err_set(struct pp_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *
+pp_err_msg(const struct pp_err *e, int code)
+{
+	if (e != NULL && e->code == code && e->msg[0] != '\0')
+		return e->msg;
+	return pp_strerror(code);
+}

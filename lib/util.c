@@ -1,0 +1,336 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define CHUNK_SIZE	(64 * 1024)
+#define ALIGN		16
+
+struct pp_arena_chunk {
+	struct pp_arena_chunk *next;
+	/* data follows, aligned */
+};
+
+void
+pp_arena_init(struct pp_arena *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void
+pp_arena_release(struct pp_arena *a)
+{
+	struct pp_arena_chunk *c, *next;
+
+	for (c = a->head; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+void *
+pp_arena_alloc(struct pp_arena *a, size_t size)
+{
+	struct pp_arena_chunk *c;
+	size_t hdr = (sizeof(*c) + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	size_t want, csize;
+	char *p;
+
+	if (size > SIZE_MAX / 2)
+		return NULL;
+	want = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	if (want == 0)
+		want = ALIGN;
+	if (want > a->left) {
+		/* Big requests get a chunk of their own, so the current
+		 * chunk's remainder is not wasted. */
+		csize = want > CHUNK_SIZE / 4 ? want : CHUNK_SIZE;
+		c = calloc(1, hdr + csize);
+		if (c == NULL)
+			return NULL;
+		if (csize != CHUNK_SIZE && a->head != NULL) {
+			c->next = a->head->next;
+			a->head->next = c;
+			return (char *)c + hdr;
+		}
+		c->next = a->head;
+		a->head = c;
+		a->next = (char *)c + hdr;
+		a->left = csize;
+	}
+	p = a->next;
+	a->next += want;
+	a->left -= want;
+	return p;
+}
+
+void
+pp_strset_init(struct pp_strset *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void
+pp_strset_release(struct pp_strset *s)
+{
+	free(s->slot);
+	free(s->lens);
+	memset(s, 0, sizeof(*s));
+}
+
+uint64_t
+pp_hash_bytes(const void *p, size_t len, uint64_t seed)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	size_t i;
+
+	/* FNV-1a over 8-byte words, then a final mix. */
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return pp_hash_u64(h ^ len);
+}
+
+static int
+strset_resize(struct pp_strset *s, size_t cap)
+{
+	const char **slot;
+	size_t *lens, i, j;
+
+	slot = calloc(cap, sizeof(*slot));
+	lens = calloc(cap, sizeof(*lens));
+	if (slot == NULL || lens == NULL) {
+		free(slot);
+		free(lens);
+		return -1;
+	}
+	for (i = 0; i < s->cap; i++) {
+		if (s->slot[i] == NULL)
+			continue;
+		j = pp_hash_bytes(s->slot[i], s->lens[i], 0) & (cap - 1);
+		while (slot[j] != NULL)
+			j = (j + 1) & (cap - 1);
+		slot[j] = s->slot[i];
+		lens[j] = s->lens[i];
+	}
+	free(s->slot);
+	free(s->lens);
+	s->slot = slot;
+	s->lens = lens;
+	s->cap = cap;
+	return 0;
+}
+
+const char *
+pp_strset_intern(struct pp_strset *s, struct pp_arena *a, const char *str,
+    size_t len)
+{
+	size_t j;
+	char *copy;
+
+	if ((s->n + 1) * 2 > s->cap &&
+	    strset_resize(s, s->cap ? s->cap * 2 : 64) < 0)
+		return NULL;
+	j = pp_hash_bytes(str, len, 0) & (s->cap - 1);
+	while (s->slot[j] != NULL) {
+		if (s->lens[j] == len && memcmp(s->slot[j], str, len) == 0)
+			return s->slot[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	copy = pp_arena_alloc(a, len + 1);
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, str, len);
+	copy[len] = '\0';
+	s->slot[j] = copy;
+	s->lens[j] = len;
+	s->n++;
+	return copy;
+}
+
+void
+pp_u64map_init(struct pp_u64map *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+pp_u64map_release(struct pp_u64map *m)
+{
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof(*m));
+}
+
+uint64_t *
+pp_u64map_get(const struct pp_u64map *m, uint64_t key)
+{
+	size_t j;
+
+	if (m->cap == 0 || key == 0)
+		return NULL;
+	j = pp_hash_u64(key) & (m->cap - 1);
+	while (m->key[j] != 0) {
+		if (m->key[j] == key)
+			return &m->val[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	return NULL;
+}
+
+static int
+u64map_resize(struct pp_u64map *m, size_t cap)
+{
+	uint64_t *key, *val;
+	size_t i, j;
+
+	key = calloc(cap, sizeof(*key));
+	val = calloc(cap, sizeof(*val));
+	if (key == NULL || val == NULL) {
+		free(key);
+		free(val);
+		return -1;
+	}
+	for (i = 0; i < m->cap; i++) {
+		if (m->key[i] == 0)
+			continue;
+		j = pp_hash_u64(m->key[i]) & (cap - 1);
+		while (key[j] != 0)
+			j = (j + 1) & (cap - 1);
+		key[j] = m->key[i];
+		val[j] = m->val[i];
+	}
+	free(m->key);
+	free(m->val);
+	m->key = key;
+	m->val = val;
+	m->cap = cap;
+	return 0;
+}
+
+int
+pp_u64map_put(struct pp_u64map *m, uint64_t key, uint64_t val, bool *fresh)
+{
+	size_t j;
+
+	if (key == 0)
+		return -1;
+	if ((m->n + 1) * 2 > m->cap &&
+	    u64map_resize(m, m->cap ? m->cap * 2 : 64) < 0)
+		return -1;
+	j = pp_hash_u64(key) & (m->cap - 1);
+	while (m->key[j] != 0) {
+		if (m->key[j] == key) {
+			m->val[j] = val;
+			if (fresh != NULL)
+				*fresh = false;
+			return 0;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	m->key[j] = key;
+	m->val[j] = val;
+	m->n++;
+	if (fresh != NULL)
+		*fresh = true;
+	return 0;
+}
+
+int
+pp_grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+	void **p = pp;
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 8;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / elem)
+			return -1;
+		ncap *= 2;
+	}
+	np = realloc(*p, ncap * elem);
+	if (np == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+void
+pp_buf_init(struct pp_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void
+pp_buf_release(struct pp_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+pp_buf_add(struct pp_buf *b, const void *data, size_t len)
+{
+	if (b->oom)
+		return;
+	if (pp_grow(&b->data, &b->cap, b->len + len + 1, 1) < 0) {
+		b->oom = true;
+		return;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+pp_buf_adds(struct pp_buf *b, const char *s)
+{
+	pp_buf_add(b, s, strlen(s));
+}
+
+void
+pp_buf_addc(struct pp_buf *b, char c)
+{
+	pp_buf_add(b, &c, 1);
+}
+
+void
+pp_buf_vaddf(struct pp_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	if (b->oom)
+		return;
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0 || pp_grow(&b->data, &b->cap, b->len + (size_t)n + 1, 1) < 0) {
+		b->oom = true;
+		return;
+	}
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+pp_buf_addf(struct pp_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pp_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}

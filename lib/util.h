@@ -1,0 +1,84 @@
+/* Small containers used throughout libpp. */
+#ifndef PP_UTIL_H
+#define PP_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An arena: many small allocations freed at once. */
+struct pp_arena_chunk;
+struct pp_arena {
+	struct pp_arena_chunk *head;
+	char *next;
+	size_t left;
+};
+
+void pp_arena_init(struct pp_arena *a);
+void pp_arena_release(struct pp_arena *a);
+/* Returns size zeroed bytes aligned for any type, or NULL. */
+void *pp_arena_alloc(struct pp_arena *a, size_t size);
+
+/* A set of interned strings: equal contents, one pointer. The strings live
+ * in an arena the caller provides and always end with a NUL byte. */
+struct pp_strset {
+	const char **slot;
+	size_t *lens;
+	size_t cap, n;
+};
+
+void pp_strset_init(struct pp_strset *s);
+void pp_strset_release(struct pp_strset *s);
+/* Returns the interned copy of str[0..len), allocating it in a, or NULL. */
+const char *pp_strset_intern(struct pp_strset *s, struct pp_arena *a,
+    const char *str, size_t len);
+
+/* A hash map from non-zero 64-bit keys to 64-bit values. */
+struct pp_u64map {
+	uint64_t *key;
+	uint64_t *val;
+	size_t cap, n;
+};
+
+void pp_u64map_init(struct pp_u64map *m);
+void pp_u64map_release(struct pp_u64map *m);
+/* Returns a pointer to the value for key, or NULL if absent. */
+uint64_t *pp_u64map_get(const struct pp_u64map *m, uint64_t key);
+/* Sets key to val; returns 0 or -1 when out of memory. *fresh (if not
+ * NULL) tells whether key was new; the old value is replaced otherwise. */
+int pp_u64map_put(struct pp_u64map *m, uint64_t key, uint64_t val, bool *fresh);
+
+uint64_t pp_hash_bytes(const void *p, size_t len, uint64_t seed);
+static inline uint64_t
+pp_hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Grows the array *p of *cap elements of size elem to hold need; returns 0
+ * or -1 when out of memory (the array is unchanged). */
+int pp_grow(void *p, size_t *cap, size_t need, size_t elem);
+
+/* A growable byte buffer, NUL-terminated for convenience. */
+struct pp_buf {
+	char *data;
+	size_t len, cap;
+	bool oom;	/* an append failed: the content is incomplete */
+};
+
+void pp_buf_init(struct pp_buf *b);
+void pp_buf_release(struct pp_buf *b);
+void pp_buf_add(struct pp_buf *b, const void *data, size_t len);
+void pp_buf_adds(struct pp_buf *b, const char *s);
+void pp_buf_addc(struct pp_buf *b, char c);
+void pp_buf_addf(struct pp_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pp_buf_vaddf(struct pp_buf *b, const char *fmt, va_list ap);
+
+#endif
