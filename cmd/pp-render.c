@@ -102,7 +102,7 @@ main(int argc, char **argv)
 	const char *focus = NULL, *ignore = NULL;
 	const char *filters[3] = { NULL, NULL, NULL };
 	char *ffocus = NULL, *fignore = NULL;
-	struct pp_graph_opts go = { 0, false, -1, 0.005, 0.001 };
+	struct pp_graph_opts go = { 0, false, -1, 0.005, 0.001, 0 };
 	struct pp_profile **ps = NULL, *p = NULL;
 	struct pp_report rep;
 	struct pp_buf out;
@@ -181,6 +181,9 @@ main(int argc, char **argv)
 	if ((si = pp_profile_sample_index(p, type, &e)) < 0)
 		pp_die("%s", pp_err_msg(&e, si));
 	go.sample_index = si;
+	/* Percentages are of the whole profile, before --focus/--ignore, as
+	 * in pprof. */
+	go.total = pp_profile_total(p, si);
 	if ((rc = pp_profile_filter(p, focus, ignore, &e)) < 0 ||
 	    (rc = pp_profile_prune(p, &e)) < 0)
 		pp_die("%s", pp_err_msg(&e, rc));

@@ -841,29 +841,6 @@ struct priv {
 	struct pp_strset strs;
 };
 
-/* pprof's computeTotal: absolute values; only the diff base's samples
- * when the profile holds one. */
-static int64_t
-compute_total(const struct pp_profile *p, int si)
-{
-	int64_t total = 0, base = 0, v;
-	size_t i, k;
-
-	for (i = 0; i < p->nsample; i++) {
-		const struct pp_sample *s = p->sample[i];
-
-		v = abs64(s->value[si]);
-		total += v;
-		for (k = 0; k < s->nlabel; k++)
-			if (strcmp(s->label[k].key, "pprof::base") == 0 &&
-			    strcmp(s->label[k].str, "true") == 0) {
-				base += v;
-				break;
-			}
-	}
-	return base > 0 ? base : total;
-}
-
 int
 pp_graph_new(const struct pp_profile *p, const struct pp_graph_opts *o,
     struct pp_graph **out)
@@ -894,7 +871,7 @@ pp_graph_new(const struct pp_profile *p, const struct pp_graph_opts *o,
 	if ((rc = map_locations(&b)) < 0 || (rc = sample_info(&b)) < 0 ||
 	    (rc = inst_build(&b, NULL, &g)) < 0)
 		goto out;
-	res->total = compute_total(p, o->sample_index);
+	res->total = o->total ? o->total : pp_profile_total(p, o->sample_index);
 
 	/* pprof's newTrimmedGraph */
 	for (i = 0; i < g.nnodes; i++)

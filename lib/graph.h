@@ -28,6 +28,7 @@ struct pp_graph_opts {
 	int nodecount;		/* keep at most this many nodes; 0: all */
 	double nodefraction;	/* pprof's defaults: 0.005 */
 	double edgefraction;	/* 0.001 */
+	int64_t total;		/* percentages of this; 0: the profile's */
 };
 
 /* A tag: a share of a node's value carried by samples with some labels

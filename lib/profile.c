@@ -409,3 +409,24 @@ out:
 		regfree(&keep);
 	return rc;
 }
+
+int64_t
+pp_profile_total(const struct pp_profile *p, int si)
+{
+	int64_t total = 0, base = 0, v;
+	size_t i, k;
+
+	for (i = 0; i < p->nsample; i++) {
+		const struct pp_sample *s = p->sample[i];
+
+		v = s->value[si] < 0 ? -s->value[si] : s->value[si];
+		total += v;
+		for (k = 0; k < s->nlabel; k++)
+			if (strcmp(s->label[k].key, "pprof::base") == 0 &&
+			    strcmp(s->label[k].str, "true") == 0) {
+				base += v;
+				break;
+			}
+	}
+	return base > 0 ? base : total;
+}

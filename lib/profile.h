@@ -157,6 +157,10 @@ int pp_profile_encode(const struct pp_profile *p, void **buf, size_t *len);
 int pp_profile_sample_index(const struct pp_profile *p, const char *name,
     struct pp_err *e);
 
+/* pprof's report total of sample type si: the sum of absolute values, or
+ * of the diff base's samples (label pprof::base=true) when there are any. */
+int64_t pp_profile_total(const struct pp_profile *p, int si);
+
 /* Multiplies every sample value by ratio (rounded), and drops samples whose
  * values all become zero, as pprof's Profile.Scale does. ratio -1 negates:
  * the base of a difference. */

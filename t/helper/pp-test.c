@@ -4,6 +4,9 @@
  *   pp-test merge FILE...  > out     merge with libpp, encode
  *   pp-test scale RATIO < in > out   scale every value, encode
  *   pp-test summary < in             counts of the decoded profile
+ *   pp-test fromfolded < in > out    a CPU profile (samples/count,
+ *                                    cpu/nanoseconds) from folded stacks,
+ *                                    "root;...;leaf COUNT", 10 ms a sample
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +54,73 @@ emit(struct pp_profile *p)
 	free(buf);
 }
 
+static struct pp_location *
+frame(struct pp_profile *p, const char *name)
+{
+	struct pp_function *f;
+	struct pp_location *l;
+	size_t i;
+
+	name = pp_profile_intern_str(p, name);
+	for (i = 0; i < p->nlocation; i++)
+		if (p->location[i]->line[0].function->name == name)
+			return p->location[i];
+	if ((f = pp_profile_add_function(p, p->nfunction + 1)) == NULL ||
+	    (l = pp_profile_add_location(p, p->nlocation + 1, 1)) == NULL)
+		pp_die("out of memory");
+	f->name = f->system_name = name;
+	l->line[0].function = f;
+	l->address = 0x1000 + 16 * p->nlocation;
+	l->mapping = p->mapping[0];
+	return l;
+}
+
+static struct pp_profile *
+from_folded(FILE *in)
+{
+	struct pp_profile *p = pp_profile_new();
+	struct pp_location *stack[512];
+	struct pp_mapping *m;
+	struct pp_sample *s;
+	char line[8192], *sp, *tok, *save;
+	long long count;
+	size_t n, i;
+
+	if (p == NULL || (m = pp_profile_add_mapping(p, 1)) == NULL ||
+	    (p->sample_type = pp_profile_alloc(p, 2 *
+	    sizeof(*p->sample_type))) == NULL)
+		pp_die("out of memory");
+	m->start = 0x1000;
+	m->limit = 0x100000;
+	m->file = pp_profile_intern_str(p, "/usr/bin/synthetic");
+	m->has_functions = true;
+	p->nsample_type = 2;
+	p->sample_type[0].type = pp_profile_intern_str(p, "samples");
+	p->sample_type[0].unit = pp_profile_intern_str(p, "count");
+	p->sample_type[1].type = pp_profile_intern_str(p, "cpu");
+	p->sample_type[1].unit = pp_profile_intern_str(p, "nanoseconds");
+	p->period_type = p->sample_type[1];
+	p->period = 10000000;
+	while (fgets(line, sizeof(line), in) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((sp = strrchr(line, ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		count = atoll(sp + 1);
+		n = 0;
+		for (tok = strtok_r(line, ";", &save); tok != NULL && n < 512;
+		    tok = strtok_r(NULL, ";", &save))
+			stack[n++] = frame(p, tok);
+		if ((s = pp_profile_add_sample(p, n, 0)) == NULL)
+			pp_die("out of memory");
+		for (i = 0; i < n; i++)
+			s->location[i] = stack[n - 1 - i];
+		s->value[0] = count;
+		s->value[1] = count * p->period;
+	}
+	return p;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -79,6 +149,9 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[1], "scale") == 0 && argc == 3) {
 		p = load_fd(0, "<stdin>");
 		pp_profile_scale(p, atof(argv[2]));
+		emit(p);
+	} else if (strcmp(argv[1], "fromfolded") == 0) {
+		p = from_folded(stdin);
 		emit(p);
 	} else if (strcmp(argv[1], "summary") == 0) {
 		p = load_fd(0, "<stdin>");
