@@ -31,16 +31,16 @@ static const struct option longopts[] = {
 };
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
+	fprintf(status ? stderr : stdout,
 	    "usage: pp-render [-h] [-f format] [-i type] [-n nodecount] "
 	    "[-o file]\n"
-	    "                 [--nodefraction f] [--edgefraction f] "
-	    "[--focus re] [--ignore re]\n"
-	    "                 [file ...]\n"
+	    "                 [--nodefraction fraction] "
+	    "[--edgefraction fraction]\n"
+	    "                 [--focus regex] [--ignore regex] [file ...]\n"
 	    "formats: svg (default), dot, top, folded\n");
-	exit(2);
+	exit(status);
 }
 
 static double
@@ -140,8 +140,11 @@ main(int argc, char **argv)
 			go.nodefraction = parse_fraction(optarg,
 			    "--nodefraction");
 			break;
+		case 'h':
+			usage(0);
+			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	argc -= optind;
