@@ -18,6 +18,11 @@ PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
 # PACKAGES="$PACKAGES openbsd-inetd"		# pp-recv under inetd
 # PACKAGES="$PACKAGES google-perftools heaptrack linux-perf chromium"
 
+# make bench also runs what pp is compared with: pprof's -svg needs dot.
+if [ "${1:-}" = --bench ]; then
+	PACKAGES="$PACKAGES graphviz time"
+fi
+
 missing=
 for p in $PACKAGES; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) || s=

@@ -14,7 +14,8 @@ probe() {
 	pkg-config --exists $pkgs &&
 	test -f /usr/lib/x86_64-linux-gnu/graphviz/libgvplugin_dot_layout.so -o \
 	     -n "$(find /usr/lib* -name 'libgvplugin_dot_layout.so*' 2>/dev/null | head -n 1)" &&
-	{ test "${1:-}" != --bench || command -v go >/dev/null 2>&1; }
+	{ test "${1:-}" != --bench || { command -v go && command -v dot &&
+	  test -x /usr/bin/time; } >/dev/null 2>&1; }
 }
 
 if ! probe "$@"; then

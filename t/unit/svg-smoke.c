@@ -109,5 +109,7 @@ main(void)
 	free(svg);
 
 	printf("1..%d\n", n);
+	/* Before LeakSanitizer, which ends the process without flushing. */
+	fflush(stdout);
 	return failed;
 }
