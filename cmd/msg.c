@@ -83,7 +83,7 @@ pp_write_output(const char *path, const void *data, size_t len)
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0)
 		pp_die("out of memory");
 	if ((fd = mkstemp(tmp)) < 0)
-		pp_die("cannot create '%s': %s", tmp, strerror(errno));
+		pp_die("cannot create '%s': %s", path, strerror(errno));
 	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 ||
 	    close(fd) < 0) {
 		int err = errno;

@@ -112,7 +112,8 @@ main(int argc, char **argv)
 	int c, rc, si, failed = 0;
 
 	pp_progname = "pp-render";
-	while ((c = getopt_long(argc, argv, "f:hi:n:o:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:hi:n:o:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			format = optarg;
@@ -143,7 +144,15 @@ main(int argc, char **argv)
 		case 'h':
 			usage(0);
 			break;
+		case ':':
+			pp_warn("option '%s' needs an argument", argv[optind - 1]);
+			usage(2);
+			break;
 		default:
+			if (optopt != 0 && optopt < 256)
+				pp_warn("unknown option '-%c'", optopt);
+			else
+				pp_warn("unknown option '%s'", argv[optind - 1]);
 			usage(2);
 		}
 	}

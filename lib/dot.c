@@ -318,7 +318,8 @@ static void
 sort_tags(struct pp_gtag **t, size_t n, bool flat)
 {
 	sort_flat = flat;
-	qsort(t, n, sizeof(*t), cmp_tag);
+	if (n > 1)
+		qsort(t, n, sizeof(*t), cmp_tag);
 }
 
 /* pprof's tagDistance */
@@ -625,7 +626,8 @@ pp_report_dot(const struct pp_report *r, struct pp_buf *out)
 	for (k = 0; k < g->nedge; k++)
 		edges[k] = &g->edge[k];
 	cmp_graph = g;
-	qsort(edges, g->nedge, sizeof(*edges), cmp_edge);
+	if (g->nedge > 1)
+		qsort(edges, g->nedge, sizeof(*edges), cmp_edge);
 	for (k = 0; k < g->nedge; k++)
 		add_edge(r, out, edges[k], has_nodelets[edges[k]->src]);
 out:

@@ -89,7 +89,8 @@ pp_folded(const struct pp_profile *p, int si, struct pp_buf *out)
 			}
 		}
 	}
-	qsort(lines, n, sizeof(*lines), cmp_line);
+	if (n > 1)
+		qsort(lines, n, sizeof(*lines), cmp_line);
 	for (i = 0; i < n; i++)
 		if (lines[i].value != 0)
 			pp_buf_addf(out, "%s %lld\n", lines[i].stack,

@@ -228,7 +228,8 @@ sample_info(struct build *b)
 				nb++;
 		}
 		if (n > 0) {
-			qsort(parts, n, sizeof(*parts), cmp_str);
+			if (n > 1)
+				qsort(parts, n, sizeof(*parts), cmp_str);
 			buf.len = 0;
 			for (k = 0; k < n; k++) {
 				if (k > 0)
@@ -581,7 +582,9 @@ sort_nodes(struct build *b, struct inst *g)
 	sort_b = b;
 	sort_g = g;
 	if (!b->o->visual) {
-		qsort(g->nodes, g->nnodes, sizeof(*g->nodes), cmp_flat);
+		if (g->nnodes > 1)
+			qsort(g->nodes, g->nnodes, sizeof(*g->nodes),
+			    cmp_flat);
 		return 0;
 	}
 	if (b->score == NULL &&
@@ -589,7 +592,8 @@ sort_nodes(struct build *b, struct inst *g)
 		return PP_ENOMEM;
 	for (i = 0; i < g->nnodes; i++)
 		b->score[g->nodes[i]] = entropy_score(g, g->nodes[i]);
-	qsort(g->nodes, g->nnodes, sizeof(*g->nodes), cmp_score);
+	if (g->nnodes > 1)
+		qsort(g->nodes, g->nnodes, sizeof(*g->nodes), cmp_score);
 	return 0;
 }
 
@@ -627,8 +631,10 @@ compact_edges(struct build *b, struct inst *g, uint32_t id)
 	n->nout = k;
 	sort_b = b;
 	sort_g = g;
-	qsort(n->in, n->nin, sizeof(*n->in), cmp_edge);
-	qsort(n->out, n->nout, sizeof(*n->out), cmp_edge);
+	if (n->nin > 1)
+		qsort(n->in, n->nin, sizeof(*n->in), cmp_edge);
+	if (n->nout > 1)
+		qsort(n->out, n->nout, sizeof(*n->out), cmp_edge);
 }
 
 /* pprof's TrimLowFrequencyEdges */

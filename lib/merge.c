@@ -297,7 +297,8 @@ map_sample(struct merger *x, const struct pp_sample *src)
 		    (s->label[k].unit = in(p, src->label[k].unit)) == NULL)
 			return PP_ENOMEM;
 	}
-	qsort(s->label, s->nlabel, sizeof(*s->label), cmp_label);
+	if (s->nlabel > 1)
+		qsort(s->label, s->nlabel, sizeof(*s->label), cmp_label);
 	for (k = 0; k < s->nlocation; k++)
 		MIX(h, s->location[k]->id);
 	for (k = 0; k < s->nlabel; k++) {

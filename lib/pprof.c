@@ -220,7 +220,7 @@ conv_mappings(struct conv *c)
 
 		if (pm->id == 0)
 			return pp_err_set(c->e, PP_EINVAL,
-			    "mapping %zu has the reserved id 0", i);
+			    "mapping at index %zu has the reserved id 0", i);
 		if ((m = pp_profile_add_mapping(c->p, pm->id)) == NULL)
 			return PP_ENOMEM;
 		if ((rc = idx_put(&c->mappings, pm->id, m)) < 0)
@@ -259,7 +259,7 @@ conv_functions(struct conv *c)
 
 		if (pf->id == 0)
 			return pp_err_set(c->e, PP_EINVAL,
-			    "function %zu has the reserved id 0", i);
+			    "function at index %zu has the reserved id 0", i);
 		if ((f = pp_profile_add_function(c->p, pf->id)) == NULL)
 			return PP_ENOMEM;
 		if ((rc = idx_put(&c->functions, pf->id, f)) < 0)
@@ -293,7 +293,7 @@ conv_locations(struct conv *c)
 
 		if (pl->id == 0)
 			return pp_err_set(c->e, PP_EINVAL,
-			    "location %zu has the reserved id 0", i);
+			    "location at index %zu has the reserved id 0", i);
 		if ((l = pp_profile_add_location(c->p, pl->id,
 		    pl->n_line)) == NULL)
 			return PP_ENOMEM;
@@ -354,8 +354,9 @@ conv_samples(struct conv *c)
 
 		if (ps->n_value != pb->n_sample_type)
 			return pp_err_set(c->e, PP_EINVAL,
-			    "sample %zu has %zu values for %zu sample types",
-			    i, ps->n_value, pb->n_sample_type);
+			    "sample %zu has %zu values for %zu sample type%s",
+			    i, ps->n_value, pb->n_sample_type,
+			    pb->n_sample_type == 1 ? "" : "s");
 		if ((s = pp_profile_add_sample(c->p, ps->n_location_id,
 		    ps->n_label)) == NULL)
 			return PP_ENOMEM;

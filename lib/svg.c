@@ -174,6 +174,13 @@ pp_svg_from_dot(const char *dot, size_t len, char **out, size_t *outlen,
 			goto out;
 		}
 	}
+	/* Graphviz would refuse it too, but leak on the way. */
+	v = agget(g, "layout");
+	if (v != NULL && *v != '\0' && strcmp(v, "dot") != 0) {
+		r = pp_err_set(e, PP_ERENDER, "cannot lay out graph: layout "
+		    "engine '%s' not available, only dot", v);
+		goto out;
+	}
 	if (gvLayout(gvc, g, "dot") != 0) {
 		r = pp_err_set(e, PP_ERENDER, "cannot lay out graph: %s",
 		    gverr_msg("dot layout failed"));

@@ -40,6 +40,8 @@ unset DEBUGINFOD_URLS
 # A sanitizer report must be a crash, never a clean failure for test_must_fail.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+# Graphviz's dot layout leaks a little on every layout; pp's leaks still count.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$TEST_DIRECTORY/lsan.supp:print_suppressions=0}
 
 # TAP goes to fd 5, so that it survives the redirections around test bodies.
 exec 5>&1 6>&2

@@ -81,6 +81,13 @@ main(void)
 	r = pp_svg_from_dot("digraph { a }\0x", 15, &svg, &len, &e);
 	ok(r == PP_EFORMAT, "NUL byte is PP_EFORMAT");
 
+	/* Only dot is linked in. */
+	memset(&e, 0, sizeof(e));
+	r = pp_svg_from_dot("graph { layout=neato; a }", 25, &svg, &len, &e);
+	ok(r == PP_ERENDER && strstr(e.msg, "neato") != NULL,
+	    "another layout engine is PP_ERENDER");
+	printf("# %s\n", pp_err_msg(&e, r));
+
 	/* cgraph's scanner keeps what follows the first graph, and its state
 	 * inside a comment, for the next parse: both must be reset. */
 	r = pp_svg_from_dot("digraph { a } digraph { zzz }", 29, &svg, &len,
