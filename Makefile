@@ -31,7 +31,7 @@ TOOLS = pp-render
 LIB_SRCS = lib/error.c lib/util.c lib/profile.c lib/pprof.c lib/merge.c \
 	lib/units.c lib/graph.c lib/report.c lib/dot.c lib/svg.c lib/folded.c
 LIB_OBJS = $(LIB_SRCS:.c=.o) lib/gen/profile.pb-c.o
-HELPERS = t/helper/pp-test
+HELPERS = t/helper/pp-test t/unit/svg
 MANS = man/pp-render.1
 
 all: $(TOOLS) $(HELPERS)
@@ -65,6 +65,10 @@ t/helper/pp-test: t/helper/pp-test.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
 		cmd/msg.o lib/libpp.a $(DEP_LIBS)
 
+t/unit/%: t/unit/%.o lib/libpp.a
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
+		lib/libpp.a $(DEP_LIBS)
+
 check: all
 	prove $(PROVE_FLAGS) t/t[0-9]*.sh
 
@@ -79,7 +83,7 @@ install: $(TOOLS)
 
 clean:
 	rm -f $(TOOLS) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \
-		lib/gen/*.d cmd/*.o cmd/*.d t/helper/*.o t/helper/*.d \
+		lib/gen/*.d cmd/*.o cmd/*.d t/helper/*.o t/helper/*.d t/unit/*.o t/unit/*.d \
 		.build-flags config.mk
 	rm -rf lib/gen
 
@@ -88,4 +92,4 @@ distclean: clean
 .PHONY: all check bench install clean distclean
 .SECONDARY:
 
--include lib/*.d cmd/*.d t/helper/*.d
+-include lib/*.d cmd/*.d t/helper/*.d t/unit/*.d
