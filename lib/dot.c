@@ -184,20 +184,83 @@ pp_shorten_name(const char *name, char *buf, size_t size)
 	free(f);
 }
 
-/* pprof's escapeForDot */
-static void
-add_escaped(struct pp_buf *out, const char *s)
+/* The length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s)
 {
-	for (; *s; s++) {
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
+	    (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
+	    (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* pprof's escapeForDot, and more: a profile is untrusted, so control
+ * characters and bytes that are not UTF-8 (which would make the SVG
+ * invalid XML) become '?'. */
+static void
+add_escaped(struct pp_buf *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	while (*s) {
 		if (*s == '\\')
 			pp_buf_adds(out, "\\\\");
 		else if (*s == '"')
 			pp_buf_adds(out, "\\\"");
 		else if (*s == '\n')
 			pp_buf_adds(out, "\\l");
-		else
-			pp_buf_addc(out, *s);
+		else if (*s < 0x20 || *s == 0x7f)
+			pp_buf_addc(out, '?');
+		else if ((n = utf8_len(s)) == 0)
+			pp_buf_addc(out, '?');
+		else {
+			pp_buf_add(out, s, n);
+			s += n;
+			continue;
+		}
+		s++;
 	}
+}
+
+/* add_escaped into a fixed buffer, for printf arguments. */
+static const char *
+esc(const char *s, char *buf, size_t size)
+{
+	struct pp_buf b;
+
+	pp_buf_init(&b);
+	add_escaped(&b, s);
+	snprintf(buf, size, "%s", b.data ? b.data : "");
+	pp_buf_release(&b);
+	return buf;
+}
+
+/* A value in the report's unit, which comes from the profile: escaped. */
+static void
+dvalue(const struct pp_report *r, int64_t v, char *buf, size_t size)
+{
+	char raw[64];
+
+	pp_report_value(r, v, raw, sizeof(raw));
+	esc(raw, buf, size);
 }
 
 void
@@ -272,7 +335,7 @@ add_node(const struct pp_report *r, struct pp_buf *out, size_t i,
 
 	pp_buf_addf(out, "N%zu [label=\"", i + 1);
 	add_multiline_name(out, n);
-	pp_report_value(r, n->flat, flat, sizeof(flat));
+	dvalue(r, n->flat, flat, sizeof(flat));
 	snprintf(cum, sizeof(cum), "%s", flat);
 	if (n->flat != 0) {
 		pp_unit_percent(n->flat, g->total, pct, sizeof(pct));
@@ -282,7 +345,7 @@ add_node(const struct pp_report *r, struct pp_buf *out, size_t i,
 	}
 	if (n->cum != n->flat) {
 		pp_buf_adds(out, n->flat != 0 ? "\\n" : " ");
-		pp_report_value(r, n->cum, cum, sizeof(cum));
+		dvalue(r, n->cum, cum, sizeof(cum));
 		pp_unit_percent(n->cum, g->total, pct, sizeof(pct));
 		pp_buf_addf(out, "of %s (%s)", cum, pct + strspn(pct, " "));
 	}
@@ -419,7 +482,7 @@ numeric_nodelets(const struct pp_report *r, struct pp_buf *out,
 {
 	struct group groups[MAX_NODELETS];
 	size_t k, m;
-	char w[64], name[140];
+	char w[64], lab[140], name[300];
 
 	m = collapse_tags(nts, n, MAX_NODELETS, flat_tags, groups);
 	for (k = 0; k < m; k++) {
@@ -433,8 +496,9 @@ numeric_nodelets(const struct pp_report *r, struct pp_buf *out,
 		}
 		if (v == 0)
 			continue;
-		group_label(&groups[k], name, sizeof(name));
-		pp_report_value(r, v, w, sizeof(w));
+		group_label(&groups[k], lab, sizeof(lab));
+		esc(lab, name, sizeof(name));
+		dvalue(r, v, w, sizeof(w));
 		pp_buf_addf(out, "N%s_%zu [label = \"%s\" id=\"N%s_%zu\" "
 		    "fontsize=8 shape=box3d tooltip=\"%s\"]\n", source, k,
 		    name, source, k, w);
@@ -474,7 +538,7 @@ add_nodelets(const struct pp_report *r, struct pp_buf *out, size_t i)
 
 		if (v == 0)
 			continue;
-		pp_report_value(r, v, w, sizeof(w));
+		dvalue(r, v, w, sizeof(w));
 		pp_buf_addf(out, "N%zu_%zu [label = \"%s\" id=\"N%zu_%zu\" "
 		    "fontsize=8 shape=box3d tooltip=\"%s\"]\n", i + 1, k,
 		    t->name, i + 1, k, w);
@@ -510,16 +574,18 @@ add_edge(const struct pp_report *r, struct pp_buf *out,
 	char w[64], color[8];
 	int64_t weight, width;
 
-	pp_report_value(r, e->weight, w, sizeof(w));
+	dvalue(r, e->weight, w, sizeof(w));
 	pp_buf_addf(out, "N%u -> N%u [label=\" %s%s\"", e->src + 1, e->dst + 1,
 	    w, e->inlined ? "\\n (inline)" : "");
 	if (g->total != 0) {
-		weight = 1 + (abs64(e->weight * 100 / g->total) < 100 ?
-		    abs64(e->weight * 100 / g->total) : 100);
+		/* In 128 bits: values are bounded (see pprof.c), their
+		 * products are not. */
+		weight = (int64_t)((__int128)e->weight * 100 / g->total);
+		weight = 1 + (abs64(weight) < 100 ? abs64(weight) : 100);
 		if (weight > 1)
 			pp_buf_addf(out, " weight=%lld", (long long)weight);
-		width = 1 + (abs64(e->weight * 5 / g->total) < 5 ?
-		    abs64(e->weight * 5 / g->total) : 5);
+		width = (int64_t)((__int128)e->weight * 5 / g->total);
+		width = 1 + (abs64(width) < 5 ? abs64(width) : 5);
 		if (width > 1)
 			pp_buf_addf(out, " penwidth=%lld", (long long)width);
 		pp_dot_color((double)e->weight / (double)abs64(g->total),
@@ -574,7 +640,9 @@ pp_report_dot(const struct pp_report *r, struct pp_buf *out)
 		title = strrchr(p->mapping[0]->file, '/');
 		title = title && title[1] ? title + 1 : p->mapping[0]->file;
 	}
-	pp_buf_addf(out, "digraph \"%s\" {\n", title ? title : "unnamed");
+	pp_buf_adds(out, "digraph \"");
+	add_escaped(out, title ? title : "unnamed");
+	pp_buf_adds(out, "\" {\n");
 	pp_buf_adds(out, "node [style=filled fillcolor=\"#f8f8f8\"]\n");
 
 	/* The legend: its first line names it. */
@@ -590,21 +658,13 @@ pp_report_dot(const struct pp_report *r, struct pp_buf *out)
 	if (nl != NULL)
 		*nl = '\n';
 	pp_buf_adds(out, "\" [shape=box fontsize=16 label=\"");
-	for (i = 0; i < leg.len; i++) {
-		char c = leg.data[i];
-
-		if (c == '\n')
-			pp_buf_adds(out, "\\l");
-		else if (c == '\\')
-			pp_buf_adds(out, "\\\\");
-		else if (c == '"')
-			pp_buf_adds(out, "\\\"");
-		else
-			pp_buf_addc(out, c);
-	}
+	add_escaped(out, leg.data ? leg.data : "");
 	pp_buf_adds(out, "\\l\"");
-	if (title != NULL)
-		pp_buf_addf(out, " tooltip=\"%s\"", title);
+	if (title != NULL) {
+		pp_buf_adds(out, " tooltip=\"");
+		add_escaped(out, title);
+		pp_buf_adds(out, "\"");
+	}
 	pp_buf_adds(out, "] }\n");
 	pp_buf_release(&leg);
 

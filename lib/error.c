@@ -26,6 +26,7 @@ int
 pp_err_set(struct pp_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	if (e == NULL)
 		return code;
@@ -33,6 +34,10 @@ pp_err_set(struct pp_err *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote input: keep them one line of printable text. */
+	for (p = e->msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return code;
 }
 

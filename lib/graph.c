@@ -185,6 +185,17 @@ map_locations(struct build *b)
 	return 0;
 }
 
+static void
+add_dot_escaped(struct pp_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			pp_buf_addc(b, '\\');
+		pp_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' :
+		    *s);
+	}
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -217,8 +228,12 @@ sample_info(struct build *b)
 			if (*l->str != '\0') {
 				if (strcmp(l->key, "pprof::base") == 0)
 					continue;
+				/* Joined for a DOT label: escaped here, the
+				 * "\\n" between them is DOT's newline. */
 				buf.len = 0;
-				pp_buf_addf(&buf, "%s:%s", l->key, l->str);
+				add_dot_escaped(&buf, l->key);
+				pp_buf_addc(&buf, ':');
+				add_dot_escaped(&buf, l->str);
 				if (buf.oom || pp_grow(&parts, &cap, n + 1,
 				    sizeof(*parts)) < 0 ||
 				    (parts[n++] = bstr(b, buf.data)) == NULL)
@@ -532,7 +547,12 @@ entropy_score(const struct inst *g, uint32_t id)
 		score++;
 	else
 		score += edge_entropy(g, n->out, n->nout, n->flat);
-	return (int64_t)(score * (double)n->cum) + n->flat;
+	score *= (double)n->cum;
+	/* Out of range, Go's conversion gives a huge negative number; any
+	 * fixed answer is as good, and C's conversion would be undefined. */
+	if (!(score > -9e18 && score < 9e18))
+		score = score < 0 ? -9e18 : 9e18;
+	return (int64_t)score + n->flat;
 }
 
 /* qsort has no context argument; one sort runs at a time. */

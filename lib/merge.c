@@ -227,7 +227,8 @@ map_location(struct merger *x, const struct pp_location *src,
 	l->mapping = cand.mapping;
 	l->address = cand.address;
 	l->is_folded = cand.is_folded;
-	memcpy(l->line, cand.line, cand.nline * sizeof(*l->line));
+	if (cand.nline > 0)
+		memcpy(l->line, cand.line, cand.nline * sizeof(*l->line));
 found:
 	rc = PP_ENOMEM;
 	if (pp_u64map_put(&x->location_by_src, (uintptr_t)src, i, NULL) < 0)
@@ -442,6 +443,25 @@ pp_profile_merge(struct pp_profile *const *ps, size_t n,
 	for (i = 1; i < n; i++)
 		if ((rc = compatible(ps[0], ps[i], e)) < 0)
 			return rc;
+	/* Each input's values are bounded (pprof.c); so must their sum be. */
+	for (k = 0; k < ps[0]->nsample_type; k++) {
+		uint64_t sum = 0;
+
+		for (i = 0; i < n; i++) {
+			const struct pp_profile *s = ps[i];
+			size_t j;
+
+			for (j = 0; j < s->nsample; j++) {
+				int64_t v = s->sample[j]->value[k];
+
+				sum += v < 0 ? -(uint64_t)v : (uint64_t)v;
+				if (sum > ((uint64_t)1 << 62))
+					return pp_err_set(e, PP_EINVAL,
+					    "merged sample values would "
+					    "overflow");
+			}
+		}
+	}
 	rc = PP_ENOMEM;
 	if ((x.p = pp_profile_new()) == NULL ||
 	    (rc = combine_headers(x.p, ps, n)) < 0)

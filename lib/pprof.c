@@ -10,8 +10,11 @@
 #include "profile.h"
 #include "profile.pb-c.h"
 
-#define DEFAULT_MAX_INPUT	((size_t)256 << 20)
-#define DEFAULT_MAX_RAW		((size_t)1 << 30)
+#define DEFAULT_MAX_INPUT	((size_t)128 << 20)
+#define DEFAULT_MAX_RAW		((size_t)128 << 20)
+/* The sum of a sample type's absolute values must stay under this, so
+ * that no total, node, edge or merge of a few profiles overflows. */
+#define MAX_VALUE_SUM		((uint64_t)1 << 60)
 
 typedef Perftools__Profiles__Profile PB_Profile;
 
@@ -332,6 +335,7 @@ static int
 conv_samples(struct conv *c)
 {
 	const PB_Profile *pb = c->pb;
+	uint64_t *sums;
 	size_t i, k;
 	int rc;
 
@@ -348,6 +352,9 @@ conv_samples(struct conv *c)
 	if (pb->n_sample > 0 && pb->n_sample_type == 0)
 		return pp_err_set(c->e, PP_EINVAL,
 		    "profile has samples but no sample types");
+	if ((sums = pp_profile_alloc(c->p, (pb->n_sample_type + 1) *
+	    sizeof(*sums))) == NULL)
+		return PP_ENOMEM;
 	for (i = 0; i < pb->n_sample; i++) {
 		const Perftools__Profiles__Sample *ps = pb->sample[i];
 		struct pp_sample *s;
@@ -361,6 +368,15 @@ conv_samples(struct conv *c)
 		    ps->n_label)) == NULL)
 			return PP_ENOMEM;
 		memcpy(s->value, ps->value, ps->n_value * sizeof(*s->value));
+		for (k = 0; k < ps->n_value; k++) {
+			int64_t v = ps->value[k];
+			uint64_t a = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+			if (a > MAX_VALUE_SUM || (sums[k] += a) > MAX_VALUE_SUM)
+				return pp_err_set(c->e, PP_EINVAL,
+				    "sample values of type %zu add up to more "
+				    "than 2^60", k);
+		}
 		for (k = 0; k < ps->n_location_id; k++)
 			if ((s->location[k] = idx_get(&c->locations,
 			    ps->location_id[k])) == NULL)
@@ -457,7 +473,7 @@ pp_profile_decode(const void *buf, size_t len,
 	}
 	/* Generous for real profiles (a few times their size in memory),
 	 * fatal for a small message of many empty repeated fields. */
-	budget.left = rawlen * 48 + ((size_t)1 << 20);
+	budget.left = rawlen * 16 + ((size_t)64 << 20);
 	budget.exhausted = false;
 	pb = perftools__profiles__profile__unpack(&alloc, rawlen, raw);
 	if (pb == NULL) {

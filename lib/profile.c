@@ -186,8 +186,12 @@ pp_profile_scale(struct pp_profile *p, double ratio)
 		for (j = 0; j < p->nsample_type; j++) {
 			double v = (double)s->value[j] * ratio;
 
-			/* round half away from zero, as Go's math.Round */
-			s->value[j] = (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
+			/* round half away from zero, as Go's math.Round;
+			 * kept within the bounds decoding enforces */
+			v = v < 0 ? v - 0.5 : v + 0.5;
+			if (!(v > -1e18 && v < 1e18))
+				v = v < 0 ? -1e18 : 1e18;
+			s->value[j] = (int64_t)v;
 			nonzero |= s->value[j] != 0;
 		}
 		if (nonzero)

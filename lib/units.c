@@ -118,7 +118,9 @@ pp_unit_scale(int64_t value, const char *from_unit, const char *to_unit,
 	const char *u;
 	size_t i;
 
-	if (value < 0 && -value > 0) {
+	if (value == INT64_MIN)
+		value++;	/* close enough, and -value exists */
+	if (value < 0) {
 		pp_unit_scale(-value, from_unit, to_unit, out, unit, size);
 		*out = -*out;
 		return;

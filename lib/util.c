@@ -1,8 +1,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "util.h"
+
+uint64_t pp_hash_seed;
+
+/* The kernel hands every process 16 random bytes (AT_RANDOM). */
+__attribute__((constructor)) static void
+seed_hashes(void)
+{
+	const unsigned char *r = (const void *)getauxval(AT_RANDOM);
+
+	if (r != NULL)
+		memcpy(&pp_hash_seed, r + 8, sizeof(pp_hash_seed));
+}
 
 #define CHUNK_SIZE	(64 * 1024)
 #define ALIGN		16
@@ -84,7 +97,7 @@ uint64_t
 pp_hash_bytes(const void *p, size_t len, uint64_t seed)
 {
 	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed ^ pp_hash_seed;
 	size_t i;
 
 	/* FNV-1a over 8-byte words, then a final mix. */

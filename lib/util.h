@@ -49,10 +49,14 @@ uint64_t *pp_u64map_get(const struct pp_u64map *m, uint64_t key);
  * NULL) tells whether key was new; the old value is replaced otherwise. */
 int pp_u64map_put(struct pp_u64map *m, uint64_t key, uint64_t val, bool *fresh);
 
+/* Hashes are keyed with a random per-process seed, so that crafted input
+ * cannot make every key collide. */
+extern uint64_t pp_hash_seed;
 uint64_t pp_hash_bytes(const void *p, size_t len, uint64_t seed);
 static inline uint64_t
 pp_hash_u64(uint64_t x)
 {
+	x ^= pp_hash_seed;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
 	x ^= x >> 33;
