@@ -804,6 +804,42 @@ keep_set(struct build *b, const struct inst *g, size_t n, int64_t cutoff)
 	return kept;
 }
 
+static int
+cmp_edge_weight(const void *pa, const void *pb)
+{
+	const struct edge *a = &sort_g->edge[*(const uint32_t *)pa];
+	const struct edge *b = &sort_g->edge[*(const uint32_t *)pb];
+
+	if (abs64(a->weight) != abs64(b->weight))
+		return abs64(a->weight) > abs64(b->weight) ? -1 : 1;
+	return cmp_edge(pa, pb);
+}
+
+/* Not pprof's: a graph of many more edges than nodes takes Graphviz
+ * minutes to draw (its spline routing), so a picture keeps the heaviest
+ * max edges. Returns how many were dropped. */
+static size_t
+cap_edges(struct build *b, struct inst *g, size_t max)
+{
+	uint32_t *live;
+	size_t i, n = 0;
+
+	if ((live = malloc((g->nedge + 1) * sizeof(*live))) == NULL)
+		return 0;
+	for (i = 0; i < g->nedge; i++)
+		if (!g->edge[i].removed)
+			live[n++] = (uint32_t)i;
+	if (n > max) {
+		sort_b = b;
+		sort_g = g;
+		qsort(live, n, sizeof(*live), cmp_edge_weight);
+		for (i = max; i < n; i++)
+			g->edge[live[i]].removed = true;
+	}
+	free(live);
+	return n > max ? n - max : 0;
+}
+
 /* The final graph, in the public form. */
 static int
 publish(struct build *b, struct inst *g, struct pp_graph *out)
@@ -945,6 +981,8 @@ pp_graph_new(const struct pp_profile *p, const struct pp_graph_opts *o,
 	res->dropped_edges = trim_edges(&g, edge_cutoff);
 	if (o->visual && (rc = remove_redundant(&b, &g)) < 0)
 		goto out;
+	if (o->max_edges > 0)
+		res->capped_edges = cap_edges(&b, &g, o->max_edges);
 	if ((rc = publish(&b, &g, res)) < 0)
 		goto out;
 	/* The names live in the profile or in the build's arena, which the

@@ -29,6 +29,7 @@ struct pp_graph_opts {
 	double nodefraction;	/* pprof's defaults: 0.005 */
 	double edgefraction;	/* 0.001 */
 	int64_t total;		/* percentages of this; 0: the profile's */
+	size_t max_edges;	/* keep the heaviest this many; 0: all */
 };
 
 /* A tag: a share of a node's value carried by samples with some labels
@@ -70,6 +71,7 @@ struct pp_graph {
 	size_t orig_count;	/* nodes before nodecount selection */
 	size_t dropped_nodes;	/* under nodefraction */
 	size_t dropped_edges;	/* under edgefraction */
+	size_t capped_edges;	/* over max_edges */
 	void *priv;
 };
 

@@ -61,7 +61,8 @@ select_output_unit(struct pp_report *r)
 	pp_unit_scale(min, sample_unit(r), "minimum", &d, minu, sizeof(minu));
 	pp_unit_scale(max, sample_unit(r), "minimum", &d, maxu, sizeof(maxu));
 	snprintf(unit, sizeof(unit), "%s", minu);
-	if (strcmp(minu, maxu) != 0 && min * 100 < max)
+	/* min <= max < 2^62 (pprof.c bounds values): 100 * min needs care. */
+	if (strcmp(minu, maxu) != 0 && min < max / 100 + (max % 100 != 0))
 		pp_unit_scale(100 * min, sample_unit(r), "minimum", &d, unit,
 		    sizeof(unit));
 	snprintf(r->output_unit, sizeof(r->output_unit), "%s",
@@ -141,7 +142,8 @@ pp_report_legend(const struct pp_report *r, bool full, struct pp_buf *out)
 		    sizeof(a));
 		pp_unit_scale(g->total, sample_unit(r), "nanoseconds",
 		    &total_ns, unit, sizeof(unit));
-		if (strcmp(unit, "ns") == 0 && (int64_t)total_ns != 0) {
+		if (strcmp(unit, "ns") == 0 && fabs(total_ns) < 9e18 &&
+		    (int64_t)total_ns != 0) {
 			pp_unit_percent((int64_t)total_ns, p->duration_nanos,
 			    pct, sizeof(pct));
 			snprintf(ratio, sizeof(ratio), "(%s)", pct);
@@ -181,6 +183,9 @@ pp_report_legend(const struct pp_report *r, bool full, struct pp_buf *out)
 		if (g->nnode > 0 && g->nnode < g->orig_count)
 			pp_buf_addf(out, "Showing top %zu nodes out of %zu\n",
 			    g->nnode, g->orig_count);
+		if (g->capped_edges > 0)
+			pp_buf_addf(out, "Showing the heaviest %zu edges out "
+			    "of %zu\n", g->nedge, g->nedge + g->capped_edges);
 	}
 	if (full)
 		pp_buf_adds(out, "\nSee https://git.io/JfYMW for how to read "
