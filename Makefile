@@ -27,14 +27,19 @@ ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 include config.mk
 endif
 
-TOOLS = pp-render
+TOOLS = pp-render pp-record
+AGENT = libpp-agent.so
 LIB_SRCS = lib/error.c lib/util.c lib/profile.c lib/pprof.c lib/merge.c \
-	lib/units.c lib/graph.c lib/report.c lib/dot.c lib/svg.c lib/folded.c
+	lib/units.c lib/graph.c lib/report.c lib/dot.c lib/svg.c lib/folded.c \
+	lib/symbolize.c lib/record.c lib/spool.c
+AGENT_SRCS = $(wildcard lib/agent/*.c)
+LIBDIR ?= $(PREFIX)/lib
+PKGLIBDIR ?= $(LIBDIR)/pp
 LIB_OBJS = $(LIB_SRCS:.c=.o) lib/gen/profile.pb-c.o
-HELPERS = t/helper/pp-test t/unit/svg
-MANS = man/pp-render.1
+HELPERS = t/helper/pp-test t/helper/pp-agent-dump t/unit/svg t/unit/symbolize
+MANS = man/pp-render.1 man/pp-record.1
 
-all: $(TOOLS) $(HELPERS)
+all: $(TOOLS) $(AGENT) $(HELPERS)
 
 config.mk: contrib/probe.sh contrib/deps.sh
 	sh contrib/probe.sh > $@.tmp && mv $@.tmp $@
@@ -61,9 +66,25 @@ pp-%: cmd/pp-%.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
 		cmd/msg.o lib/libpp.a $(DEP_LIBS)
 
-t/helper/pp-test: t/helper/pp-test.o cmd/msg.o lib/libpp.a
+t/helper/%: t/helper/%.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
 		cmd/msg.o lib/libpp.a $(DEP_LIBS)
+
+cmd/pp-record.o: PP_CFLAGS += -DPP_LIBDIR='"$(PKGLIBDIR)"'
+
+# The agent lives inside other people's programs: position-independent,
+# only its interposed symbols visible, initial-exec TLS, libunwind opened
+# at run time, and never built with the sanitizers (their runtime must
+# come first in a program, which a preloaded library cannot ensure).
+AGENT_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	-O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-omit-frame-pointer -Ilib -Ilib/agent
+$(AGENT): $(AGENT_SRCS) $(wildcard lib/agent/*.h) config.mk
+	$(CC) $(AGENT_CFLAGS) $(AGENT_DEP_CFLAGS) -shared -o $@ $(AGENT_SRCS) \
+		-ldl -lpthread -lm
+
+t/unit/symbolize: PP_LDFLAGS += -rdynamic
+t/helper/pp-agent-dump.o: PP_CFLAGS += -Ilib/agent
 
 t/unit/%: t/unit/%.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
@@ -76,13 +97,15 @@ bench: all
 	sh contrib/probe.sh --bench >/dev/null
 	@for b in t/perf/p[0-9]*.sh; do sh "$$b" || exit 1; done
 
-install: $(TOOLS)
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+install: $(TOOLS) $(AGENT)
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(PKGLIBDIR)
 	cp $(TOOLS) $(DESTDIR)$(BINDIR)/
+	cp $(AGENT) $(DESTDIR)$(PKGLIBDIR)/
 	cp $(MANS) $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -f $(TOOLS) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \
+	rm -f $(TOOLS) $(AGENT) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \
 		lib/gen/*.d cmd/*.o cmd/*.d t/helper/*.o t/helper/*.d t/unit/*.o t/unit/*.d \
 		.build-flags config.mk
 	rm -rf lib/gen

@@ -8,12 +8,11 @@ set -eu
 # The packages pp needs today.  Later work adds to this list; what it is
 # expected to add is below, commented out.
 PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
-	libgraphviz-dev zlib1g-dev golang-go perl"
+	libgraphviz-dev zlib1g-dev golang-go perl libdw-dev libunwind-dev
+	g++ binutils"
 # PACKAGES="$PACKAGES libdb-dev"		# the profile store (Berkeley DB 5.3)
 # PACKAGES="$PACKAGES libarchive-dev"		# bundles
 # PACKAGES="$PACKAGES libcurl4-openssl-dev"	# pp-push over HTTP
-# PACKAGES="$PACKAGES libunwind-dev"		# the preload agent
-# PACKAGES="$PACKAGES libdw-dev"		# symbolization
 # PACKAGES="$PACKAGES libsodium-dev"		# hashing and randomness
 # PACKAGES="$PACKAGES openbsd-inetd"		# pp-recv under inetd
 # PACKAGES="$PACKAGES google-perftools heaptrack linux-perf chromium"

@@ -1,0 +1,583 @@
+/* pp-record: run a program under pp's preload agent and write its CPU and
+ * heap profiles into the spool (or a directory) every interval and when it
+ * ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/proto.h"
+#include "msg.h"
+#include "record.h"
+#include "spool.h"
+
+#ifndef PP_LIBDIR
+#define PP_LIBDIR "/usr/local/lib/pp"
+#endif
+
+enum { OPT_CPU = 256, OPT_HEAP };
+
+static const struct option longopts[] = {
+	{ "cpu", no_argument, NULL, OPT_CPU },
+	{ "heap", no_argument, NULL, OPT_HEAP },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct conn {
+	int fd;
+	struct pp_proc *proc;
+	unsigned seq;		/* profiles written, for names */
+	bool warned;
+};
+
+static struct {
+	int hz;
+	uint64_t heap_rate;
+	int interval;
+	bool cpu, heap, follow;
+	const char *outdir;	/* -o: plain files */
+	char spool[PATH_MAX];
+	const char **labels;
+	size_t nlabels, caplabels;
+	bool main_hello;	/* the program's agent said hello */
+	char host[256];
+	const char *program;
+	pid_t child;
+	struct conn *conns;
+	size_t nconns, capconns;
+	int failed;
+} g = { .hz = 100, .heap_rate = 512 * 1024, .interval = 60, .follow = true };
+
+static int sigpipe_fds[2] = { -1, -1 };
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: pp-record [-hx] [-F hz] [-i seconds] [-l key=value] "
+	    "[-m bytes] [-o dir]\n"
+	    "                 [--cpu] [--heap] -- program [argument ...]\n");
+	exit(status);
+}
+
+static long
+parse_num(const char *s, const char *opt, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		pp_die_usage("%s wants a number from %ld to %ld, not '%s'",
+		    opt, min, max, s);
+	return v;
+}
+
+/* Signals go through a pipe into the poll loop. Signals a user sent to
+ * pp-record are passed on to the program; those the terminal sent to the
+ * whole process group have reached it already. */
+static void
+on_signal(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	(void)ctx;
+	if (sig != SIGCHLD && g.child > 0 && si != NULL && si->si_code <= 0)
+		kill(g.child, sig);
+	if (write(sigpipe_fds[1], &c, 1) < 0) {
+		/* the pipe is full: the loop wakes anyway */
+	}
+	errno = saved;
+}
+
+static void
+setup_signals(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa;
+	size_t i;
+
+	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
+		pp_die("cannot create a pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static const char *
+find_agent(char *buf, size_t size)
+{
+	const char *env = getenv("PP_AGENT_LIB");
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env != NULL && *env != '\0')
+		return access(env, R_OK) == 0 ? env : NULL;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(buf, size, "%s/libpp-agent.so", self) <
+			    (int)size && access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, size, "%s/libpp-agent.so", PP_LIBDIR);
+	return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+static int
+listen_socket(char *name, size_t size)
+{
+	struct sockaddr_un sa;
+	struct timespec ts;
+	socklen_t len;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(name, size, "pp-record.%d.%lx", (int)getpid(),
+	    (unsigned long)ts.tv_nsec);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) < 0)
+		pp_die("cannot create a socket: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	/* An abstract name: nothing in the file system to clean up. */
+	memcpy(sa.sun_path + 1, name, strlen(name));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(name));
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 64) < 0)
+		pp_die("cannot listen on a socket: %s", strerror(errno));
+	return fd;
+}
+
+static void
+setenv_num(const char *name, unsigned long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	setenv(name, buf, 1);
+}
+
+/* Starts the program; returns its pid. Exits 127 (126) when it cannot be
+ * run, as a shell does. */
+static pid_t
+spawn(char **argv, const char *agent, const char *sockname)
+{
+	int errpipe[2], err = 0;
+	sigset_t all, old;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		pp_die("cannot create a pipe: %s", strerror(errno));
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) < 0)
+		pp_die("cannot fork: %s", strerror(errno));
+	if (pid == 0) {
+		static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP,
+		    SIGQUIT };
+		size_t i;
+
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(errpipe[0]);
+		if (agent != NULL) {
+			const char *pre = getenv("LD_PRELOAD");
+			char *v;
+
+			if (pre != NULL && *pre != '\0' &&
+			    asprintf(&v, "%s:%s", agent, pre) >= 0)
+				setenv("LD_PRELOAD", v, 1);
+			else
+				setenv("LD_PRELOAD", agent, 1);
+			setenv(PP_AGENT_SOCKET_ENV, sockname, 1);
+			setenv_num(PP_AGENT_HZ_ENV, g.cpu ? (unsigned)g.hz : 0);
+			setenv_num(PP_AGENT_HEAP_ENV, g.heap ? g.heap_rate : 0);
+			setenv(PP_AGENT_FOLLOW_ENV, g.follow ? "1" : "0", 1);
+			setenv_num(PP_AGENT_PID_ENV, (unsigned)getpid());
+		}
+		execvp(argv[0], argv);
+		err = errno;
+		if (write(errpipe[1], &err, sizeof(err)) < 0) {
+			/* the parent sees EOF and a failed child */
+		}
+		_exit(127);
+	}
+	close(errpipe[1]);
+	g.child = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	close(errpipe[0]);
+	if (n == sizeof(err)) {
+		waitpid(pid, NULL, 0);
+		pp_warn("cannot run '%s': %s", argv[0], strerror(err));
+		exit(err == ENOENT ? 127 : 126);
+	}
+	return pid;
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s && s[1] ? s + 1 : path;
+}
+
+/* Writes one profile of c's process. */
+static void
+write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
+{
+	struct pp_proc_info info;
+	struct pp_profile *p = NULL;
+	struct pp_meta m;
+	struct pp_err e = { 0 };
+	char name[PATH_MAX], stamp[32];
+	const char *type = kind == PP_KIND_CPU ? "cpu" : "heap";
+	struct timespec now;
+	struct tm tm;
+	size_t skipped = 0, dropped = 0;
+	void *buf = NULL;
+	size_t len;
+	time_t t;
+	int rc;
+
+	pp_proc_info(c->proc, &info);
+	if (!info.hello ||
+	    (kind == PP_KIND_CPU ? info.cpu_samples : info.heap_samples) == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* In the spool a CPU profile covers one interval; in -o files it
+	 * covers the whole run. */
+	if ((rc = pp_proc_profile(c->proc, kind, g.outdir == NULL, &p,
+	    &skipped, &e)) < 0) {
+		pp_warn("cannot build the %s profile of pid %d: %s", type,
+		    info.pid, pp_err_msg(&e, rc));
+		g.failed = 1;
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.program = base_name(info.exe);
+	m.host = g.host;
+	m.pid = info.pid;
+	m.type = type;
+	m.labels = g.labels;
+	m.nlabels = g.nlabels;
+	m.start_ns = p->time_nanos;
+	m.duration_ns = p->duration_nanos;
+	if ((rc = pp_meta_apply(p, &m)) < 0 ||
+	    (rc = pp_profile_encode(p, &buf, &len)) < 0) {
+		pp_warn("cannot encode the %s profile of pid %d: %s", type,
+		    info.pid, pp_strerror(rc));
+		g.failed = 1;
+		goto out;
+	}
+	if (g.outdir != NULL) {
+		snprintf(name, sizeof(name), "%s/%s.%d.%s.pb.gz", g.outdir,
+		    m.program, info.pid, type);
+		rc = pp_write_file_atomic(name, buf, len, &e);
+	} else {
+		t = now.tv_sec;
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+		snprintf(name, sizeof(name), "%s.%09ld.%s.%d.%s.%u.pb.gz",
+		    stamp, now.tv_nsec, g.host, info.pid, type, c->seq);
+		rc = pp_spool_put(g.spool, name, buf, len, &e);
+		if (rc == 0 && pp_spool_trim(g.spool, PP_SPOOL_CAP_DEFAULT,
+		    &dropped, NULL) == 0 && dropped > 0)
+			pp_warn("spool '%s' is over %llu MiB: dropped the %zu "
+			    "oldest profiles", g.spool, (unsigned long long)
+			    (PP_SPOOL_CAP_DEFAULT >> 20), dropped);
+	}
+	if (rc < 0) {
+		pp_warn("%s", pp_err_msg(&e, rc));
+		g.failed = 1;
+	}
+	if (skipped > 0 && last && !c->warned) {
+		pp_warn("%zu objects of pid %d could not be read for symbols",
+		    skipped, info.pid);
+		c->warned = true;
+	}
+out:
+	free(buf);
+	pp_profile_free(p);
+}
+
+static void
+flush_conn(struct conn *c, bool last)
+{
+	if (g.cpu)
+		write_profile(c, PP_KIND_CPU, last);
+	if (g.heap)
+		write_profile(c, PP_KIND_HEAP, last);
+	c->seq++;
+}
+
+static void
+report_conn(struct conn *c)
+{
+	struct pp_proc_info info;
+
+	pp_proc_info(c->proc, &info);
+	if (!info.hello)
+		return;
+	if (info.pid == g.child)
+		g.main_hello = true;
+	if (g.cpu && info.cpu_off == PP_CPU_OFF_SIGPROF)
+		pp_warn("pid %d handles SIGPROF itself: its CPU time was not "
+		    "profiled", info.pid);
+	else if (g.cpu && info.cpu_off == PP_CPU_OFF_TIMER)
+		pp_warn("pid %d: cannot start CPU timers: its CPU time was "
+		    "not profiled", info.pid);
+	if (info.dropped_samples + info.dropped_frees > 0)
+		pp_warn("pid %d: %llu samples and %llu frees were lost (the "
+		    "recorder did not keep up)", info.pid,
+		    (unsigned long long)info.dropped_samples,
+		    (unsigned long long)info.dropped_frees);
+}
+
+/* Reads what a connection has; returns false at its end. */
+static bool
+drain(struct conn *c)
+{
+	static unsigned char buf[PP_MAX_MSG];
+	struct pp_err e = { 0 };
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0)
+			return false;
+		if ((rc = pp_proc_feed(c->proc, buf, (size_t)n, &e)) < 0) {
+			pp_warn("bad message from the agent: %s",
+			    pp_err_msg(&e, rc));
+			return false;
+		}
+	}
+}
+
+static void
+close_conn(size_t i)
+{
+	struct conn *c = &g.conns[i];
+
+	flush_conn(c, true);
+	report_conn(c);
+	close(c->fd);
+	pp_proc_free(c->proc);
+	g.conns[i] = g.conns[--g.nconns];
+}
+
+static void
+accept_all(int lfd)
+{
+	struct conn *c;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) >= 0) {
+		if (pp_grow(&g.conns, &g.capconns, g.nconns + 1,
+		    sizeof(*g.conns)) < 0) {
+			close(fd);
+			continue;
+		}
+		c = &g.conns[g.nconns];
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		if ((c->proc = pp_proc_new()) == NULL) {
+			close(fd);
+			continue;
+		}
+		g.nconns++;
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The exit status a shell would give. */
+static int
+exit_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pollfd *pfds = NULL;
+	size_t cappfds = 0, i, n;
+	char agentbuf[PATH_MAX], sockname[108];
+	const char *agent;
+	struct pp_err e = { 0 };
+	int64_t next_flush;
+	int c, lfd, status = 0, rc;
+	bool child_done = false, only_cpu = false, only_heap = false;
+
+	pp_progname = "pp-record";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:F:hi:l:m:o:x", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			g.hz = (int)parse_num(optarg, "-F", 1, 10000);
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'i':
+			g.interval = (int)parse_num(optarg, "-i", 1, 86400);
+			break;
+		case 'l':
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+				pp_die_usage("-l wants key=value, not '%s'",
+				    optarg);
+			if (pp_grow(&g.labels, &g.caplabels, g.nlabels + 1,
+			    sizeof(*g.labels)) < 0)
+				pp_die("out of memory");
+			g.labels[g.nlabels++] = optarg;
+			break;
+		case 'm':
+			g.heap_rate = (uint64_t)parse_num(optarg, "-m", 1,
+			    LONG_MAX);
+			break;
+		case 'o':
+			g.outdir = optarg;
+			break;
+		case 'x':
+			g.follow = false;
+			break;
+		case OPT_CPU:
+			only_cpu = true;
+			break;
+		case OPT_HEAP:
+			only_heap = true;
+			break;
+		case ':':
+			pp_warn("option '%s' needs an argument",
+			    argv[optind - 1]);
+			usage(2);
+			break;
+		default:
+			pp_warn("unknown option '%s'", argv[optind - 1]);
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage(2);
+	g.cpu = only_cpu || !only_heap;
+	g.heap = only_heap || !only_cpu;
+	g.program = argv[0];
+	if (gethostname(g.host, sizeof(g.host)) < 0)
+		snprintf(g.host, sizeof(g.host), "localhost");
+	g.host[sizeof(g.host) - 1] = '\0';
+
+	if (g.outdir != NULL) {
+		if (mkdir(g.outdir, 0777) < 0 && errno != EEXIST)
+			pp_die("cannot create '%s': %s", g.outdir,
+			    strerror(errno));
+	} else {
+		if (pp_spool_default(g.spool, sizeof(g.spool)) < 0)
+			pp_die("no spool directory: set PP_SPOOL or HOME");
+		if ((rc = pp_spool_init(g.spool, &e)) < 0)
+			pp_die("%s", pp_err_msg(&e, rc));
+	}
+	if ((agent = find_agent(agentbuf, sizeof(agentbuf))) == NULL)
+		pp_warn("cannot find the agent library libpp-agent.so: "
+		    "running '%s' without profiling", argv[0]);
+	setup_signals();
+	lfd = listen_socket(sockname, sizeof(sockname));
+	spawn(argv, agent, sockname);
+
+	next_flush = now_ms() + (int64_t)g.interval * 1000;
+	while (!child_done) {
+		int64_t wait = next_flush - now_ms();
+
+		if (pp_grow(&pfds, &cappfds, g.nconns + 2, sizeof(*pfds)) < 0)
+			pp_die("out of memory");
+		pfds[0] = (struct pollfd){ .fd = sigpipe_fds[0], .events = POLLIN };
+		pfds[1] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		for (i = 0; i < g.nconns; i++)
+			pfds[i + 2] = (struct pollfd){ .fd = g.conns[i].fd,
+			    .events = POLLIN };
+		n = g.nconns;
+		if (poll(pfds, n + 2, wait < 0 ? 0 : (int)wait) < 0 &&
+		    errno != EINTR)
+			pp_die("poll: %s", strerror(errno));
+		if (pfds[0].revents & POLLIN) {
+			unsigned char sigs[64];
+
+			while (read(sigpipe_fds[0], sigs, sizeof(sigs)) > 0)
+				;
+		}
+		if (pfds[1].revents & POLLIN)
+			accept_all(lfd);
+		/* From the end, as close_conn moves the last one down. */
+		for (i = n; i-- > 0;)
+			if (pfds[i + 2].revents && !drain(&g.conns[i]))
+				close_conn(i);
+		if (waitpid(g.child, &status, WNOHANG) == g.child)
+			child_done = true;
+		if (now_ms() >= next_flush) {
+			for (i = 0; i < g.nconns; i++)
+				flush_conn(&g.conns[i], false);
+			next_flush = now_ms() + (int64_t)g.interval * 1000;
+		}
+	}
+
+	/* The program is gone: what its processes sent is still queued. */
+	accept_all(lfd);
+	for (i = g.nconns; i-- > 0;) {
+		drain(&g.conns[i]);
+		close_conn(i);
+	}
+	close(lfd);
+	free(pfds);
+	free(g.conns);
+	free(g.labels);
+	if (agent != NULL && !g.main_hello)
+		pp_warn("no profile of '%s': the agent did not start in it "
+		    "(a static or set-user-ID program?)", g.program);
+	if (g.failed)
+		pp_warn("some profiles of '%s' could not be written", g.program);
+	return exit_status(status);
+}

@@ -1,0 +1,75 @@
+/* What pp-record keeps of one profiled process: the agent's records
+ * (lib/agent/proto.h) aggregated by stack, turned into pprof profiles on
+ * demand. One struct pp_proc per agent connection, that is per process
+ * image: a forked child or an exec'd program is a new one.
+ */
+#ifndef PP_RECORD_H
+#define PP_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile.h"
+
+enum pp_profile_kind {
+	PP_KIND_CPU = 1,
+	PP_KIND_HEAP = 2,
+};
+
+/* Metadata that travels with every profile pp writes, as comments that
+ * pprof does not show ("#pp key=value") and the profile's own time and
+ * duration. */
+struct pp_meta {
+	const char *program;	/* base name of the executable */
+	const char *host;
+	int pid;
+	const char *type;	/* "cpu", "heap" */
+	int64_t start_ns;	/* wall clock */
+	int64_t duration_ns;
+	const char *const *labels;	/* "key=value" */
+	size_t nlabels;
+};
+
+/* Writes m into p: comments and time fields. Returns 0 or PP_ENOMEM. */
+int pp_meta_apply(struct pp_profile *p, const struct pp_meta *m);
+
+/* Reads the metadata pp_meta_apply wrote. Strings point into p; labels
+ * are returned in a malloc'd array the caller frees (*labels). Fields not
+ * found are NULL or 0. Returns 0 or PP_ENOMEM. */
+int pp_meta_read(const struct pp_profile *p, struct pp_meta *m);
+
+struct pp_proc;
+
+struct pp_proc *pp_proc_new(void);
+void pp_proc_free(struct pp_proc *pr);
+
+/* Feeds one message from the agent (one or more records). Returns 0, or
+ * PP_EFORMAT for a malformed message (the connection should be dropped). */
+int pp_proc_feed(struct pp_proc *pr, const void *msg, size_t len,
+    struct pp_err *e);
+
+/* What the agent said about itself. */
+struct pp_proc_info {
+	bool hello;		/* the agent has introduced itself */
+	int pid, ppid;
+	const char *exe;
+	int hz;
+	uint64_t heap_rate;
+	int cpu_off;		/* PP_CPU_OFF_* from proto.h */
+	int64_t start_ns;
+	uint64_t cpu_samples, heap_samples, frees;
+	uint64_t dropped_samples, dropped_frees;
+};
+void pp_proc_info(const struct pp_proc *pr, struct pp_proc_info *info);
+
+/* Builds the profile of kind, symbolized, into *out:
+ *   CPU: samples/count and cpu/nanoseconds of the samples since the last
+ *        reset (or since the start), as Go writes CPU profiles;
+ *   heap: alloc_objects, alloc_space, inuse_objects, inuse_space since the
+ *        start, unsampled with Go's formula, as Go writes heap profiles.
+ * reset starts a new CPU interval afterwards. *skipped (if not NULL) counts
+ * objects the symbolizer could not read. Returns 0 or PP_ENOMEM. */
+int pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind,
+    bool reset, struct pp_profile **out, size_t *skipped, struct pp_err *e);
+
+#endif
