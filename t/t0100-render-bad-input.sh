@@ -7,18 +7,7 @@
 
 formats='top svg dot folded'
 
-# Hand-written protobuf, as hex words, for field numbers and values < 128:
-# pb_int FIELD VALUE, pb_len FIELD HEX... (a message or packed values),
-# pb_str STRING (a string_table entry); pb_write HEX... writes the bytes.
-pb_int() { printf '%02x %02x ' $(($1 << 3)) "$2"; }
-pb_len() {
-	local f=$1
-	shift
-	set -- $*
-	printf '%02x %02x %s ' $((($f << 3) | 2)) $# "$*"
-}
-pb_str() { pb_len 6 $(printf %s "$1" | od -An -v -tx1); }
-pb_write() { printf "$(printf '\\x%s' $*)"; }
+. "$TEST_DIRECTORY/lib-pb.sh"
 
 # The parts of a minimal valid profile, after profile.proto: one sample of
 # value 5 at location 1 (mapping 1, function 1 "main" in main.go, line 10).
@@ -45,28 +34,6 @@ seeded_bytes() {
 			printf "\\x%02x", int(x / 16777216)
 		}
 	}')"
-}
-
-# check_error ERE: the command run just before wrote nothing to out, and one
-# line to err, "pp-render: ..." matching ERE.
-check_error() {
-	cat err &&
-	if [ -s out ]; then
-		echo "stdout is not empty:" && head -c 500 out && echo
-		return 1
-	fi &&
-	test_line_count = 1 err &&
-	grep -q '^pp-render: ' err &&
-	grep -E -- "$1" err
-}
-
-# render_fails FORMAT ERE ARGS...: pp-render -f FORMAT ARGS... exits 1 with
-# one line on stderr matching ERE and nothing on stdout.
-render_fails() {
-	local fmt=$1 re=$2
-	shift 2
-	test_expect_code 1 pp-render -f "$fmt" "$@" >out 2>err &&
-	check_error "$re"
 }
 
 # usage_fails ERE ARGS...: pp-render ARGS... exits 2, as bad usage.

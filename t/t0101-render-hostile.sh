@@ -6,27 +6,7 @@
 # profiles are hand-crafted here (as in t0100) or made by pp-test fromfolded.
 . "$(dirname "$0")/lib.sh"
 
-# Hand-written protobuf, as hex words: pb_varint VALUE (any int64; negative
-# values take 10 bytes, as two's complement), pb_int FIELD VALUE,
-# pb_len FIELD HEX... (a message or packed values), pb_str STRING (a
-# string_table entry, any bytes but NUL); pb_write HEX... writes the bytes.
-pb_varint() {
-	local v=$1
-	while [ $((v >> 7)) != 0 ]; do
-		printf '%02x ' $(((v & 127) | 128))
-		v=$(((v >> 7) & ((1 << 57) - 1)))	# a logical shift
-	done
-	printf '%02x ' "$v"
-}
-pb_int() { printf '%s%s' "$(pb_varint $(($1 << 3)))" "$(pb_varint "$2")"; }
-pb_len() {
-	local f=$1
-	shift
-	set -- $*
-	printf '%s%s%s ' "$(pb_varint $((($f << 3) | 2)))" "$(pb_varint $#)" "$*"
-}
-pb_str() { pb_len 6 $(printf %s "$1" | od -An -v -tx1); }
-pb_write() { printf "$(printf '\\x%s' $*)"; }
+. "$TEST_DIRECTORY/lib-pb.sh"
 
 # A small valid profile, after profile.proto: main (location 1, function 1)
 # calls leaf (location 2, function 2), one sample of value $V1; a second
@@ -65,28 +45,6 @@ mkcallee() {
 		$(pb_len 4 $(pb_int 1 3) $(pb_int 2 30))) \
 		$FUNC $(pb_len 5 $(pb_int 1 3) $(pb_int 2 7) $(pb_int 3 7) \
 		$(pb_int 4 4)) $STRS $(pb_str "$1") >"$2"
-}
-
-# check_error ERE: the command run just before wrote nothing to out, and one
-# line to err, "pp-render: ..." matching ERE.
-check_error() {
-	cat err &&
-	if [ -s out ]; then
-		echo "stdout is not empty:" && head -c 500 out && echo
-		return 1
-	fi &&
-	test_line_count = 1 err &&
-	grep -q '^pp-render: ' err &&
-	grep -E -- "$1" err
-}
-
-# render_fails FORMAT ERE ARGS...: pp-render -f FORMAT ARGS... exits 1 with
-# one line on stderr matching ERE and nothing on stdout.
-render_fails() {
-	local fmt=$1 re=$2
-	shift 2
-	test_expect_code 1 pp-render -f "$fmt" "$@" >out 2>err &&
-	check_error "$re"
 }
 
 if python3 -c 'import xml.dom.minidom' 2>/dev/null; then
