@@ -104,11 +104,13 @@ on_signal(int sig, siginfo_t *si, void *ctx)
 	errno = saved;
 }
 
+static const int handled[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static bool ignored[NSIG];	/* ignored when we started: left so */
+
 static void
 setup_signals(void)
 {
-	static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	struct sigaction sa;
+	struct sigaction sa, old;
 	size_t i;
 
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -117,8 +119,17 @@ setup_signals(void)
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+		/* As nohup(1) expects: what the caller ignores stays
+		 * ignored, for us and for the program. */
+		if (handled[i] != SIGCHLD &&
+		    sigaction(handled[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN) {
+			ignored[handled[i]] = true;
+			continue;
+		}
+		sigaction(handled[i], &sa, NULL);
+	}
 }
 
 static const char *
@@ -194,12 +205,11 @@ spawn(char **argv, const char *agent, const char *sockname)
 	if ((pid = fork()) < 0)
 		pp_die("cannot fork: %s", strerror(errno));
 	if (pid == 0) {
-		static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP,
-		    SIGQUIT };
 		size_t i;
 
-		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
+		for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+			if (!ignored[handled[i]])
+				signal(handled[i], SIG_DFL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(errpipe[0]);
 		if (agent != NULL) {
@@ -512,9 +522,16 @@ main(int argc, char **argv)
 	g.host[sizeof(g.host) - 1] = '\0';
 
 	if (g.outdir != NULL) {
+		struct stat st;
+
 		if (mkdir(g.outdir, 0777) < 0 && errno != EEXIST)
 			pp_die("cannot create '%s': %s", g.outdir,
 			    strerror(errno));
+		if (stat(g.outdir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    access(g.outdir, W_OK) < 0)
+			pp_die("cannot write profiles into '%s': %s",
+			    g.outdir, S_ISDIR(st.st_mode) ? strerror(errno) :
+			    "Not a directory");
 	} else {
 		if (pp_spool_default(g.spool, sizeof(g.spool)) < 0)
 			pp_die("no spool directory: set PP_SPOOL or HOME");
