@@ -52,6 +52,8 @@ static struct {
 	const char **labels;
 	size_t nlabels, caplabels;
 	bool main_hello;	/* the program's agent said hello */
+	bool write_failing;	/* the last profile could not be written */
+	pid_t main_pid;
 	char host[256];
 	const char *program;
 	pid_t child;
@@ -235,7 +237,7 @@ spawn(char **argv, const char *agent, const char *sockname)
 		_exit(127);
 	}
 	close(errpipe[1]);
-	g.child = pid;
+	g.child = g.main_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
 		;
@@ -275,14 +277,14 @@ write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
 	int rc;
 
 	pp_proc_info(c->proc, &info);
-	if (!info.hello ||
-	    (kind == PP_KIND_CPU ? info.cpu_samples : info.heap_samples) == 0)
+	if (!info.hello || (kind == PP_KIND_CPU ?
+	    pp_proc_interval_cpu(c->proc) : info.heap_samples) == 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* In the spool a CPU profile covers one interval; in -o files it
 	 * covers the whole run. */
-	if ((rc = pp_proc_profile(c->proc, kind, g.outdir == NULL, &p,
-	    &skipped, &e)) < 0) {
+	if ((rc = pp_proc_profile(c->proc, kind, false, &p, &skipped,
+	    &e)) < 0) {
 		pp_warn("cannot build the %s profile of pid %d: %s", type,
 		    info.pid, pp_err_msg(&e, rc));
 		g.failed = 1;
@@ -290,6 +292,10 @@ write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
 	}
 	memset(&m, 0, sizeof(m));
 	m.program = base_name(info.exe);
+	/* The agent's word: a name for files and nothing more. */
+	if (*m.program == '\0' || strchr(m.program, '/') != NULL ||
+	    strcmp(m.program, ".") == 0 || strcmp(m.program, "..") == 0)
+		m.program = "unknown";
 	m.host = g.host;
 	m.pid = info.pid;
 	m.type = type;
@@ -314,16 +320,31 @@ write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		snprintf(name, sizeof(name), "%s.%09ld.%s.%d.%s.%u.pb.gz",
 		    stamp, now.tv_nsec, g.host, info.pid, type, c->seq);
-		rc = pp_spool_put(g.spool, name, buf, len, &e);
-		if (rc == 0 && pp_spool_trim(g.spool, PP_SPOOL_CAP_DEFAULT,
+		/* Room first, then the new profile: the oldest go. */
+		if (pp_spool_trim(g.spool, len < PP_SPOOL_CAP_DEFAULT ?
+		    PP_SPOOL_CAP_DEFAULT - len : 0,
 		    &dropped, NULL) == 0 && dropped > 0)
 			pp_warn("spool '%s' is over %llu MiB: dropped the %zu "
 			    "oldest profiles", g.spool, (unsigned long long)
 			    (PP_SPOOL_CAP_DEFAULT >> 20), dropped);
+		rc = pp_spool_put(g.spool, name, buf, len, &e);
 	}
 	if (rc < 0) {
-		pp_warn("%s", pp_err_msg(&e, rc));
+		/* Once per failure streak: it says it all, on the program's
+		 * stderr, at every interval otherwise. */
+		if (!g.write_failing)
+			pp_warn("%s", pp_err_msg(&e, rc));
+		g.write_failing = true;
 		g.failed = 1;
+	} else {
+		if (g.write_failing)
+			pp_warn("profiles are written again");
+		g.write_failing = false;
+		/* In the spool a CPU profile covers one interval; in -o files
+		 * it covers the whole run. */
+		if (kind == PP_KIND_CPU && g.outdir == NULL)
+			pp_proc_cpu_reset(c->proc, p->time_nanos +
+			    p->duration_nanos);
 	}
 	if (skipped > 0 && last && !c->warned) {
 		pp_warn("%zu objects of pid %d could not be read for symbols",
@@ -353,7 +374,7 @@ report_conn(struct conn *c)
 	pp_proc_info(c->proc, &info);
 	if (!info.hello)
 		return;
-	if (info.pid == g.child)
+	if (info.pid == g.main_pid)
 		g.main_hello = true;
 	if (g.cpu && info.cpu_off == PP_CPU_OFF_SIGPROF)
 		pp_warn("pid %d handles SIGPROF itself: its CPU time was not "
@@ -370,14 +391,16 @@ report_conn(struct conn *c)
 
 /* Reads what a connection has; returns false at its end. */
 static bool
-drain(struct conn *c)
+drain(struct conn *c, int max)
 {
 	static unsigned char buf[PP_MAX_MSG];
 	struct pp_err e = { 0 };
 	ssize_t n;
 	int rc;
 
-	for (;;) {
+	/* A bounded number a wake-up, so that one busy process does not
+	 * hold up the others or the interval's profiles. */
+	while (max-- > 0) {
 		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -391,6 +414,7 @@ drain(struct conn *c)
 			return false;
 		}
 	}
+	return true;
 }
 
 static void
@@ -413,6 +437,16 @@ accept_all(int lfd)
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC |
 	    SOCK_NONBLOCK)) >= 0) {
+		struct ucred uc;
+		socklen_t ul = sizeof(uc);
+
+		/* The socket's name is visible to every local user: take
+		 * records only from processes running as us. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0 ||
+		    uc.uid != geteuid()) {
+			close(fd);
+			continue;
+		}
 		if (pp_grow(&g.conns, &g.capconns, g.nconns + 1,
 		    sizeof(*g.conns)) < 0) {
 			close(fd);
@@ -570,10 +604,13 @@ main(int argc, char **argv)
 			accept_all(lfd);
 		/* From the end, as close_conn moves the last one down. */
 		for (i = n; i-- > 0;)
-			if (pfds[i + 2].revents && !drain(&g.conns[i]))
+			if (pfds[i + 2].revents && !drain(&g.conns[i], 64))
 				close_conn(i);
-		if (waitpid(g.child, &status, WNOHANG) == g.child)
+		if (waitpid(g.main_pid, &status, WNOHANG) == g.main_pid) {
+			/* Its pid may be reused: signal nobody from now. */
+			g.child = 0;
 			child_done = true;
+		}
 		if (now_ms() >= next_flush) {
 			for (i = 0; i < g.nconns; i++)
 				flush_conn(&g.conns[i], false);
@@ -584,7 +621,14 @@ main(int argc, char **argv)
 	/* The program is gone: what its processes sent is still queued. */
 	accept_all(lfd);
 	for (i = g.nconns; i-- > 0;) {
-		drain(&g.conns[i]);
+		struct pp_proc_info info;
+
+		if (drain(&g.conns[i], INT_MAX)) {
+			pp_proc_info(g.conns[i].proc, &info);
+			if (info.hello && info.pid != g.main_pid)
+				pp_warn("pid %d is still running: its profiles "
+				    "end here", info.pid);
+		}
 		close_conn(i);
 	}
 	close(lfd);

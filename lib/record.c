@@ -304,6 +304,15 @@ feed_object(struct pp_proc *pr, const struct pp_rec_object *r, size_t len,
 		if (pr->obj[i].start == r->start && pr->obj[i].limit == r->limit &&
 		    strcmp(pr->obj[i].path, r->path) == 0)
 			return 0;
+	/* The latest object mapped over a range replaces what was there. */
+	for (i = 0; i < pr->nobj;) {
+		if (pr->obj[i].start < r->limit && r->start < pr->obj[i].limit) {
+			free(pr->obj[i].path);
+			pr->obj[i] = pr->obj[--pr->nobj];
+		} else {
+			i++;
+		}
+	}
 	if (pp_grow(&pr->obj, &pr->capobj, pr->nobj + 1, sizeof(*pr->obj)) < 0)
 		return PP_ENOMEM;
 	o = &pr->obj[pr->nobj];
@@ -336,7 +345,8 @@ pp_proc_feed(struct pp_proc *pr, const void *msg, size_t len, struct pp_err *e)
 		case PP_REC_HELLO: {
 			const struct pp_rec_hello *r = (const void *)p;
 
-			if (h->len < sizeof(*r) + r->exe_len + 1 ||
+			if (h->len < sizeof(*r) ||
+			    h->len < sizeof(*r) + (size_t)r->exe_len + 1 ||
 			    r->exe[r->exe_len] != '\0' ||
 			    r->version != PP_PROTO_VERSION)
 				return pp_err_set(e, PP_EFORMAT,
@@ -374,7 +384,7 @@ pp_proc_feed(struct pp_proc *pr, const void *msg, size_t len, struct pp_err *e)
 			const struct pp_rec_free *r = (const void *)p;
 
 			if (h->len < sizeof(*r) ||
-			    h->len < sizeof(*r) + r->n * sizeof(uint64_t))
+			    r->n > (h->len - sizeof(*r)) / sizeof(uint64_t))
 				return pp_err_set(e, PP_EFORMAT,
 				    "bad free record");
 			for (k = 0; k < r->n; k++)
@@ -535,11 +545,8 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 	p->time_nanos = kind == PP_KIND_CPU ? pr->interval_start_ns :
 	    pr->info.start_ns;
 	p->duration_nanos = now - p->time_nanos;
-	if (kind == PP_KIND_CPU && reset) {
-		for (i = 0; i < pr->nst; i++)
-			pr->st[i].cpu_count = pr->st[i].cpu_ns = 0;
-		pr->interval_start_ns = now;
-	}
+	if (kind == PP_KIND_CPU && reset)
+		pp_proc_cpu_reset(pr, now);
 	*out = p;
 	p = NULL;	/* transferred */
 	rc = 0;
@@ -547,6 +554,27 @@ out:
 	pp_u64map_release(&locs);
 	pp_profile_free(p);
 	return rc;
+}
+
+void
+pp_proc_cpu_reset(struct pp_proc *pr, int64_t now_ns)
+{
+	size_t i;
+
+	for (i = 0; i < pr->nst; i++)
+		pr->st[i].cpu_count = pr->st[i].cpu_ns = 0;
+	pr->interval_start_ns = now_ns;
+}
+
+uint64_t
+pp_proc_interval_cpu(const struct pp_proc *pr)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < pr->nst; i++)
+		n += pr->st[i].cpu_count;
+	return n;
 }
 
 static int
@@ -573,7 +601,7 @@ int
 pp_meta_apply(struct pp_profile *p, const struct pp_meta *m)
 {
 	const char **old = p->comment;
-	size_t cap = 0, i;
+	size_t cap = 0, oldn = p->ncomment, i;
 	char num[32];
 	int rc;
 
@@ -581,8 +609,10 @@ pp_meta_apply(struct pp_profile *p, const struct pp_meta *m)
 	 * a malloc'd one, owned through the profile's arena below. */
 	p->comment = NULL;
 	for (i = 0; i < p->ncomment; i++) {
-		if (pp_grow(&p->comment, &cap, i + 1, sizeof(*p->comment)) < 0)
-			return PP_ENOMEM;
+		if (pp_grow(&p->comment, &cap, i + 1, sizeof(*p->comment)) < 0) {
+			rc = PP_ENOMEM;
+			goto fail;
+		}
 		p->comment[i] = old[i];
 	}
 	snprintf(num, sizeof(num), "%d", m->pid);
@@ -616,6 +646,7 @@ pp_meta_apply(struct pp_profile *p, const struct pp_meta *m)
 fail:
 	free(p->comment);
 	p->comment = old;
+	p->ncomment = oldn;
 	return rc;
 }
 

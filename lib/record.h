@@ -72,4 +72,11 @@ void pp_proc_info(const struct pp_proc *pr, struct pp_proc_info *info);
 int pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind,
     bool reset, struct pp_profile **out, size_t *skipped, struct pp_err *e);
 
+/* Starts a new CPU interval at now_ns (wall clock): for a caller that
+ * passed reset false and has now written the interval's profile. */
+void pp_proc_cpu_reset(struct pp_proc *pr, int64_t now_ns);
+
+/* CPU ticks recorded in the current interval. */
+uint64_t pp_proc_interval_cpu(const struct pp_proc *pr);
+
 #endif

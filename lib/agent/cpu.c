@@ -160,7 +160,21 @@ pp_cpu_arm(struct pp_thread *t)
 	memset(&its, 0, sizeof(its));
 	its.it_interval.tv_sec = (time_t)(pp_agent.period_ns / 1000000000);
 	its.it_interval.tv_nsec = (long)(pp_agent.period_ns % 1000000000);
-	its.it_value = its.it_interval;
+	/* The first tick at a random point of the period, not after a whole
+	 * one, so that threads shorter than a period are sampled too, in
+	 * proportion. */
+	{
+		struct timespec ts;
+		uint64_t r, first;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t) *
+		    0x9e3779b97f4a7c15ULL;
+		r ^= r >> 29;
+		first = 1 + r % (pp_agent.period_ns ? pp_agent.period_ns : 1);
+		its.it_value.tv_sec = (time_t)(first / 1000000000);
+		its.it_value.tv_nsec = (long)(first % 1000000000);
+	}
 	return timer_settime(t->timer, 0, &its, NULL);
 }
 
