@@ -520,7 +520,7 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			g.heap_rate = (uint64_t)parse_num(optarg, "-m", 1,
-			    LONG_MAX);
+			    1L << 40);
 			break;
 		case 'o':
 			g.outdir = optarg;
