@@ -2,16 +2,19 @@
  * threads (argv[1], default 1), each doing the same fixed number of steps
  * of a dependent multiply-add chain (argv[2], default 10^9) in spin(), so
  * that anything taken from it shows up as wall time.  Prints a checksum
- * (so the loop is not optimized away) and its own peak RSS, the VmHWM of
- * /proc/self/status in kB, to stdout at exit:
+ * (so the loop is not optimized away), its own peak RSS (the VmHWM of
+ * /proc/self/status, in kB) and the realtime clock in ns when main()
+ * started and when it was about to return, to stdout at exit:
  *
  *	sum 1234567
  *	vmhwm 1480
+ *	main 1764000000000000000 1764000002000000000
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned long steps = 1000000000UL;
 
@@ -33,6 +36,15 @@ work(void *arg)
 	return NULL;
 }
 
+static long long
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static long
 vmhwm(void)
 {
@@ -52,6 +64,7 @@ vmhwm(void)
 int
 main(int argc, char **argv)
 {
+	long long t0 = now();
 	unsigned long seed[64], sum = 0;
 	pthread_t tid[64];
 	int i, n = argc > 1 ? atoi(argv[1]) : 1;
@@ -75,5 +88,6 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		sum += seed[i];
 	printf("sum %lu\nvmhwm %ld\n", sum, vmhwm());
+	printf("main %lld %lld\n", t0, now());
 	return 0;
 }

@@ -3,15 +3,18 @@
  * from 16 to 4096 bytes, writing to each, and keeps each block in a random
  * slot of a ring of 1000, freeing the block it replaces: about 2 MiB stays
  * live, in blocks of all sizes, so the allocator cannot hand back one
- * block again and again.  Prints a checksum and its own peak RSS, the
- * VmHWM of /proc/self/status in kB, to stdout at exit:
+ * block again and again.  Prints a checksum, its own peak RSS (the VmHWM of
+ * /proc/self/status, in kB) and the realtime clock in ns when main()
+ * started and when it was about to return, to stdout at exit:
  *
  *	sum 1234567
  *	vmhwm 4360
+ *	main 1764000000000000000 1764000001500000000
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SLOTS 1000
 
@@ -54,6 +57,15 @@ churn(unsigned long n)
 	return sum;
 }
 
+static long long
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static long
 vmhwm(void)
 {
@@ -73,9 +85,11 @@ vmhwm(void)
 int
 main(int argc, char **argv)
 {
+	long long t0 = now();
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000000UL;
 
 	printf("sum %lu\n", churn(n));
 	printf("vmhwm %ld\n", vmhwm());
+	printf("main %lld %lld\n", t0, now());
 	return 0;
 }

@@ -16,11 +16,14 @@
 # blocks) into a temporary directory, and for each row runs every tool once
 # to warm up, then N rounds, each running every tool once, in an order that
 # turns by one each round.  It prints the median wall time and its ratio to
-# the bare program's, and the median peak RSS of the program itself (its
-# VmHWM, which it prints at exit) and what the tool added to it.  The tree
-# RSS is GNU time's %M around the whole command: the largest process of the
-# tool's tree (pp-record or the program, perf, heaptrack's interpreter...),
-# not the sum.
+# the bare program's; where the time went: "main" is the ratio of the time
+# the program spent from main() to its return (it prints both clocks) to
+# the bare program's, "after" the wall time from that return to the tool's
+# exit (flushing, symbolizing, writing the profile); the median peak RSS of
+# the program itself (its VmHWM, which it prints at exit) and what the tool
+# added to it.  The tree RSS is GNU time's %M around the whole command: the
+# largest process of the tool's tree (pp-record or the program, perf,
+# heaptrack's interpreter...), not the sum.
 #
 # Targets: pp-record --cpu at 100 Hz at most 1.01 of the bare time;
 # --heap at the default rate at most 1.05, and with -m 1 at most 2; and
@@ -125,7 +128,7 @@ check() {
 		t=$(top "$1" $opt)
 		[ "$t" = "$hot" ] || die "$what: the profile's top function is '$t', not $hot"
 		lost=$(sed -n 's/.*: \([0-9]*\) samples and \([0-9]*\) frees were lost.*/\1 \2/p' err)
-		[ -z "$lost" ] || echo "$lost" >>"lost.$tool.$prog.$args";;
+		echo "${lost:-0 0}" >>"lost.$tool";;
 	gperf-cpu)
 		n=$(sed -n 's,^PROFILE: interrupts/evictions/bytes = \([0-9]*\)/.*,\1,p' err)
 		[ -s out/cpu.prof ] && [ "${n:-0}" -gt 0 ] ||
@@ -148,7 +151,8 @@ check() {
 }
 
 # measure TOOL PROG ARGS: run PROG ARGS under TOOL once, check it, and
-# print "microseconds tree-kB program-kB".
+# print "microseconds tree-kB program-kB main()-microseconds
+# after-main()-microseconds".
 measure() {
 	tool=$1 prog=$2 args=$3
 	rm -rf out && mkdir out || exit 1
@@ -169,7 +173,10 @@ measure() {
 		die "'$* $args' failed: $(tail -n 3 err)"
 	t1=$(date +%s%N)
 	check "$tool" "$prog" "$args"
-	echo "$(( (t1 - t0) / 1000 )) $(tail -n 1 rss) $(awk '$1 == "vmhwm" { print $2 }' stdout)"
+	awk -v t0="$t0" -v t1="$t1" -v m="$(tail -n 1 rss)" '
+		$1 == "vmhwm" { kb = $2 } $1 == "main" { a = $2; b = $3 }
+		END { printf "%d %d %d %d %d\n", (t1 - t0) / 1000, m, kb,
+			(b - a) / 1000, (t1 - b) / 1000 }' stdout
 }
 
 # median COLUMN < lines: the median of one column of numbers.
@@ -210,9 +217,9 @@ row() {
 	# The bare run's output is what every tool's run must print.
 	measure bare "$prog" "$args" >/dev/null && cp stdout "expect.$prog.$args"
 	for t in $tools; do
-		: >"m.$t"; rm -f "lost.$t.$prog.$args"
+		: >"m.$t"
 		measure "$t" "$prog" "$args" >/dev/null
-		rm -f "lost.$t.$prog.$args"
+		rm -f "lost.$t"
 	done
 	i=0
 	while [ $i -lt "$runs" ]; do
@@ -224,7 +231,7 @@ row() {
 		for t; do measure "$t" "$prog" "$args" >>"m.$t"; done
 		i=$((i + 1))
 	done
-	bt=$(median 1 <m.bare) bm=$(median 3 <m.bare)
+	bt=$(median 1 <m.bare) bm=$(median 3 <m.bare) bi=$(median 4 <m.bare)
 	for t in $tools; do
 		tt=- mt=-
 		for spec in $row_specs; do
@@ -232,6 +239,9 @@ row() {
 			tt=$(echo "$spec" | cut -d : -f 2) mt=$(echo "$spec" | cut -d : -f 3)
 		done
 		pt=$(median 1 <"m.$t") pm=$(median 3 <"m.$t") tm=$(median 2 <"m.$t")
+		pi=$(median 4 <"m.$t") pa=$(median 5 <"m.$t")
+		ri=$(awk -v a="$pi" -v b="$bi" 'BEGIN {
+			if (b < 1000) print "-"; else printf "%.3f", a / b }')
 		if [ "$t" = bare ]; then
 			r=- vt=- add=- vm=-
 		else
@@ -241,13 +251,16 @@ row() {
 			vm=$(verdict "$(awk -v a="$pm" -v b="$bm" 'BEGIN { print (a - b) / 1024 }')" "$mt")
 		fi
 		awk -v n="$name" -v l="$(label "$t")" -v pt="$pt" -v r="$r" -v vt="$vt" \
-		    -v pm="$pm" -v add="$add" -v vm="$vm" -v tm="$tm" 'BEGIN {
-			printf "%-14s %-18s %8.3fs %7s  %-12s %6.1fM %7s  %-10s %7.1fM\n",
-			    n, l, pt / 1e6, r, vt, pm / 1024, add, vm, tm / 1024 }'
-		if [ -s "lost.$t.$prog.$args" ]; then
-			awk -v n="$name" -v l="$(label "$t")" '{ s += $1; f += $2; k++ }
-			    END { printf "%-14s   %s lost %d samples and %d frees a run (mean of %d)\n",
-				n, l, s / k, f / k, k }' "lost.$t.$prog.$args" >>notes
+		    -v pm="$pm" -v add="$add" -v vm="$vm" -v tm="$tm" -v ri="$ri" \
+		    -v pa="$pa" 'BEGIN {
+			printf "%-14s %-18s %7.3fs %7s  %-12s %6s %5dms %5.1fM %6s  %-9s %6.1fM\n",
+			    n, l, pt / 1e6, r, vt, ri, pa / 1000, pm / 1024, add, vm, tm / 1024 }'
+		if [ -s "lost.$t" ]; then
+			awk -v n="$name" -v l="$(label "$t")" '{ s += $1; k++ }
+			    $1 > 0 { m = $1 > m ? $1 : m; j++ }
+			    END { if (j) printf "# %s, %s: samples lost (the recorder did not keep up) in %d of %d runs, %d a run on average, at most %d\n",
+				n, l, j, k, s / k, m }' "lost.$t" >>notes
+			rm -f "lost.$t"
 		fi
 	done
 	if [ -s unavail ]; then
@@ -273,8 +286,8 @@ fi
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
 echo "# p0002-record: pp-record vs gperftools, heaptrack, perf record; median of $runs runs ($(nproc) cpus, load average $load0)"
 echo "# cpu: bench-cpu THREADS $cpu_steps (a fixed number of steps a thread); heap: bench-malloc ITERATIONS"
-printf '%-14s %-18s %9s %7s  %-12s %7s %7s  %-10s %8s\n' workload tool \
-	time ratio target 'RSS' added target 'tree RSS'
+printf '%-14s %-18s %8s %7s  %-12s %6s %7s %6s %6s  %-9s %7s\n' workload tool \
+	time ratio target main after RSS added target tree
 : >notes
 row_specs="pp-cpu:1.01:4M"
 row "cpu 1 thr" bench-cpu "1 $cpu_steps" bare pp-cpu gperf-cpu perf
