@@ -46,6 +46,11 @@ struct pp_proc {
 	struct block *live;		/* open addressing, linear probing */
 	size_t caplive, nlive;
 	int64_t interval_start_ns;
+	/* Every location symbolized so far, so that each address is looked
+	 * up in its file once per process, not once per profile: reading a
+	 * library's debug information costs tens of milliseconds. */
+	struct pp_profile *symcache;
+	struct pp_u64map symindex;	/* address -> symcache location */
 };
 
 struct pp_proc *
@@ -53,8 +58,10 @@ pp_proc_new(void)
 {
 	struct pp_proc *pr = calloc(1, sizeof(*pr));
 
-	if (pr != NULL)
+	if (pr != NULL) {
 		pp_u64map_init(&pr->stackmap);
+		pp_u64map_init(&pr->symindex);
+	}
 	return pr;
 }
 
@@ -74,6 +81,8 @@ pp_proc_free(struct pp_proc *pr)
 	free(pr->live);
 	free(pr->exe);
 	pp_u64map_release(&pr->stackmap);
+	pp_u64map_release(&pr->symindex);
+	pp_profile_free(pr->symcache);
 	free(pr);
 }
 
@@ -309,6 +318,10 @@ feed_object(struct pp_proc *pr, const struct pp_rec_object *r, size_t len,
 		if (pr->obj[i].start < r->limit && r->start < pr->obj[i].limit) {
 			free(pr->obj[i].path);
 			pr->obj[i] = pr->obj[--pr->nobj];
+			/* Its addresses mean something else now. */
+			pp_profile_free(pr->symcache);
+			pr->symcache = NULL;
+			pp_u64map_release(&pr->symindex);
 		} else {
 			i++;
 		}
@@ -421,6 +434,102 @@ mapping_of(struct pp_profile *p, uint64_t pc)
 		if (pc >= p->mapping[i]->start && pc < p->mapping[i]->limit)
 			return p->mapping[i];
 	return NULL;
+}
+
+/* Gives l (of dst) the lines of from (of another profile), its functions
+ * found or made in dst. fmap maps the other profile's functions to dst's. */
+static int
+copy_lines(struct pp_profile *dst, struct pp_location *l,
+    const struct pp_location *from, struct pp_u64map *fmap)
+{
+	size_t k;
+
+	if ((l->line = pp_profile_alloc(dst, from->nline *
+	    sizeof(*l->line))) == NULL)
+		return PP_ENOMEM;
+	for (k = 0; k < from->nline; k++) {
+		const struct pp_function *sf = from->line[k].function;
+		uint64_t *v = pp_u64map_get(fmap, (uintptr_t)sf);
+		struct pp_function *f;
+
+		if (v != NULL) {
+			f = (struct pp_function *)(uintptr_t)*v;
+		} else {
+			if ((f = pp_profile_add_function(dst, dst->nfunction +
+			    1)) == NULL ||
+			    (f->name = pp_profile_intern_str(dst, sf->name)) ==
+			    NULL ||
+			    (f->system_name = pp_profile_intern_str(dst,
+			    sf->system_name)) == NULL ||
+			    (f->filename = pp_profile_intern_str(dst,
+			    sf->filename)) == NULL ||
+			    pp_u64map_put(fmap, (uintptr_t)sf, (uintptr_t)f,
+			    NULL) < 0)
+				return PP_ENOMEM;
+			f->start_line = sf->start_line;
+		}
+		l->line[k] = from->line[k];
+		l->line[k].function = f;
+	}
+	l->nline = from->nline;
+	return 0;
+}
+
+/* Symbolizes p, reusing and then extending pr's cache of symbolized
+ * addresses. */
+static int
+symbolize(struct pp_proc *pr, struct pp_profile *p, size_t *skipped,
+    struct pp_err *e)
+{
+	struct pp_u64map tocache, fromcache;
+	struct pp_location *l, *c;
+	uint64_t *v;
+	size_t i;
+	int rc = PP_ENOMEM;
+
+	pp_u64map_init(&tocache);
+	pp_u64map_init(&fromcache);
+	if (pr->symcache == NULL && (pr->symcache = pp_profile_new()) == NULL)
+		goto out;
+	for (i = 0; i < p->nlocation; i++) {
+		l = p->location[i];
+		if ((v = pp_u64map_get(&pr->symindex, l->address)) == NULL)
+			continue;
+		if ((rc = copy_lines(p, l, pr->symcache->location[*v],
+		    &fromcache)) < 0)
+			goto out;
+		/* What the symbolizer would have said of the mapping. */
+		if (l->mapping != NULL && l->nline > 0) {
+			l->mapping->has_functions = true;
+			l->mapping->has_filenames |=
+			    *l->line[0].function->filename != '\0';
+			l->mapping->has_line_numbers |= l->line[0].line > 0;
+			l->mapping->has_inline_frames |= l->nline > 1;
+		}
+	}
+	/* What is not cached comes from the files; the mappings' build-ids
+	 * are filled in once more, which reads only ELF headers. */
+	if ((rc = pp_symbolize(p, skipped, e)) < 0)
+		goto out;
+	rc = PP_ENOMEM;
+	for (i = 0; i < p->nlocation; i++) {
+		l = p->location[i];
+		if (l->nline == 0 || l->address == 0 ||
+		    pp_u64map_get(&pr->symindex, l->address) != NULL)
+			continue;
+		if ((c = pp_profile_add_location(pr->symcache,
+		    pr->symcache->nlocation + 1, 0)) == NULL ||
+		    copy_lines(pr->symcache, c, l, &tocache) < 0 ||
+		    pp_u64map_put(&pr->symindex, l->address,
+		    pr->symcache->nlocation - 1, NULL) < 0)
+			goto out;
+		c->address = l->address;
+	}
+	rc = 0;
+out:
+	pp_u64map_release(&tocache);
+	pp_u64map_release(&fromcache);
+	return rc;
 }
 
 static int
@@ -538,7 +647,7 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 			s->value[3] = llround(st->inuse_space);
 		}
 	}
-	if ((rc = pp_symbolize(p, skipped, e)) < 0)
+	if ((rc = symbolize(pr, p, skipped, e)) < 0)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
