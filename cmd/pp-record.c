@@ -250,14 +250,6 @@ spawn(char **argv, const char *agent, const char *sockname)
 	return pid;
 }
 
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s && s[1] ? s + 1 : path;
-}
-
 /* Writes one profile of c's process. */
 static void
 write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
@@ -291,7 +283,7 @@ write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
 		return;
 	}
 	memset(&m, 0, sizeof(m));
-	m.program = base_name(info.exe);
+	m.program = pp_base_name(info.exe);
 	/* The agent's word: a name for files and nothing more. */
 	if (*m.program == '\0' || strchr(m.program, '/') != NULL ||
 	    strcmp(m.program, ".") == 0 || strcmp(m.program, "..") == 0)

@@ -10,12 +10,6 @@
 
 #define MAX_NODELETS	4
 
-static int64_t
-abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
 static bool
 is_word(int c)
 {
@@ -330,7 +324,7 @@ add_node(const struct pp_report *r, struct pp_buf *out, size_t i,
 	const struct pp_graph *g = r->graph;
 	const struct pp_gnode *n = &g->node[i];
 	char flat[64], cum[64], pct[16], fg[8], bg[8];
-	double score = (double)n->cum / (double)abs64(g->total);
+	double score = (double)n->cum / (double)pp_abs64(g->total);
 	int fontsize = 8;
 
 	pp_buf_addf(out, "N%zu [label=\"", i + 1);
@@ -350,8 +344,8 @@ add_node(const struct pp_report *r, struct pp_buf *out, size_t i,
 		pp_buf_addf(out, "of %s (%s)", cum, pct + strspn(pct, " "));
 	}
 	if (max_flat != 0 && n->flat != 0 &&
-	    (double)abs64(n->flat) <= max_flat)
-		fontsize += (int)ceil(16.0 * sqrt((double)abs64(n->flat) /
+	    (double)pp_abs64(n->flat) <= max_flat)
+		fontsize += (int)ceil(16.0 * sqrt((double)pp_abs64(n->flat) /
 		    max_flat));
 	pp_dot_color(score, false, fg);
 	pp_dot_color(score, true, bg);
@@ -371,9 +365,9 @@ cmp_tag(const void *pa, const void *pb)
 	const struct pp_gtag *b = *(struct pp_gtag *const *)pb;
 
 	if (!sort_flat && a->cum != b->cum)
-		return abs64(a->cum) > abs64(b->cum) ? -1 : 1;
+		return pp_abs64(a->cum) > pp_abs64(b->cum) ? -1 : 1;
 	if (a->flat != b->flat)
-		return abs64(a->flat) > abs64(b->flat) ? -1 : 1;
+		return pp_abs64(a->flat) > pp_abs64(b->flat) ? -1 : 1;
 	return strcmp(a->name, b->name);
 }
 
@@ -581,14 +575,14 @@ add_edge(const struct pp_report *r, struct pp_buf *out,
 		/* In 128 bits: values are bounded (see pprof.c), their
 		 * products are not. */
 		weight = (int64_t)((__int128)e->weight * 100 / g->total);
-		weight = 1 + (abs64(weight) < 100 ? abs64(weight) : 100);
+		weight = 1 + (pp_abs64(weight) < 100 ? pp_abs64(weight) : 100);
 		if (weight > 1)
 			pp_buf_addf(out, " weight=%lld", (long long)weight);
 		width = (int64_t)((__int128)e->weight * 5 / g->total);
-		width = 1 + (abs64(width) < 5 ? abs64(width) : 5);
+		width = 1 + (pp_abs64(width) < 5 ? pp_abs64(width) : 5);
 		if (width > 1)
 			pp_buf_addf(out, " penwidth=%lld", (long long)width);
-		pp_dot_color((double)e->weight / (double)abs64(g->total),
+		pp_dot_color((double)e->weight / (double)pp_abs64(g->total),
 		    false, color);
 		pp_buf_addf(out, " color=\"%s\"", color);
 	}
@@ -615,7 +609,7 @@ cmp_edge(const void *pa, const void *pb)
 	int c;
 
 	if (a->weight != b->weight)
-		return abs64(a->weight) > abs64(b->weight) ? -1 : 1;
+		return pp_abs64(a->weight) > pp_abs64(b->weight) ? -1 : 1;
 	if ((c = strcmp(cmp_graph->node[a->src].name,
 	    cmp_graph->node[b->src].name)))
 		return c;
@@ -636,10 +630,8 @@ pp_report_dot(const struct pp_report *r, struct pp_buf *out)
 	size_t i, k;
 	char *nl;
 
-	if (p->nmapping > 0 && *p->mapping[0]->file != '\0') {
-		title = strrchr(p->mapping[0]->file, '/');
-		title = title && title[1] ? title + 1 : p->mapping[0]->file;
-	}
+	if (p->nmapping > 0 && *p->mapping[0]->file != '\0')
+		title = pp_base_name(p->mapping[0]->file);
 	pp_buf_adds(out, "digraph \"");
 	add_escaped(out, title ? title : "unnamed");
 	pp_buf_adds(out, "\" {\n");
@@ -675,10 +667,10 @@ pp_report_dot(const struct pp_report *r, struct pp_buf *out)
 		out->oom = true;
 		goto out;
 	}
-	max_flat = (double)abs64(g->node[0].flat);
+	max_flat = (double)pp_abs64(g->node[0].flat);
 	for (i = 0; i < g->nnode; i++)
-		if ((double)abs64(g->node[i].flat) > max_flat)
-			max_flat = (double)abs64(g->node[i].flat);
+		if ((double)pp_abs64(g->node[i].flat) > max_flat)
+			max_flat = (double)pp_abs64(g->node[i].flat);
 	for (i = 0; i < g->nnode; i++) {
 		add_node(r, out, i, max_flat);
 		has_nodelets[i] = add_nodelets(r, out, i);

@@ -8,16 +8,15 @@
 static const char *
 frame_name(const struct pp_location *l, size_t k, struct pp_buf *tmp)
 {
-	const char *obj, *s;
+	const char *obj;
 
 	if (k < l->nline && *l->line[k].function->name != '\0')
 		return l->line[k].function->name;
 	obj = l->mapping ? l->mapping->file : "";
 	if (*obj == '\0')
 		return "<unknown>";
-	s = strrchr(obj, '/');
 	tmp->len = 0;
-	pp_buf_addf(tmp, "[%s]", s && s[1] ? s + 1 : obj);
+	pp_buf_addf(tmp, "[%s]", pp_base_name(obj));
 	return tmp->data;
 }
 

@@ -77,14 +77,6 @@ struct build {
 };
 
 static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s && s[1] ? s + 1 : path;
-}
-
-static const char *
 bstr(struct build *b, const char *s)
 {
 	return pp_strset_intern(&b->strs, &b->arena, s, strlen(s));
@@ -127,7 +119,7 @@ canon(struct build *b, const char *name, const char *objfile,
 	if (*name != '\0')
 		c->printable = name;
 	else if (*objfile != '\0') {
-		snprintf(buf, sizeof(buf), "[%s]", base_name(objfile));
+		snprintf(buf, sizeof(buf), "[%s]", pp_base_name(objfile));
 		c->printable = bstr(b, buf);
 	} else
 		c->printable = "<unknown>";
@@ -472,12 +464,6 @@ inst_build(struct build *b, const unsigned char *kept, struct inst *g)
 	return 0;
 }
 
-static int64_t
-abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
 /* Go's math.Log2, which differs from C's log2 in the last bit. */
 static double
 go_log2(double x)
@@ -503,7 +489,7 @@ edge_entropy(const struct inst *g, const uint32_t *edges, size_t n,
 		const struct edge *e = &g->edge[edges[i]];
 
 		if (!e->removed && e->weight > 0)
-			total += abs64(e->weight);
+			total += pp_abs64(e->weight);
 	}
 	if (total != 0) {
 		for (i = 0; i < n; i++) {
@@ -511,11 +497,11 @@ edge_entropy(const struct inst *g, const uint32_t *edges, size_t n,
 
 			if (e->removed)
 				continue;
-			frac = (double)abs64(e->weight) / (double)total;
+			frac = (double)pp_abs64(e->weight) / (double)total;
 			score += -frac * go_log2(frac);
 		}
 		if (self > 0) {
-			frac = (double)abs64(self) / (double)total;
+			frac = (double)pp_abs64(self) / (double)total;
 			score += -frac * go_log2(frac);
 		}
 	}
@@ -567,12 +553,12 @@ cmp_flat(const void *pa, const void *pb)
 	const struct nodeacc *na = &sort_g->acc[a], *nb = &sort_g->acc[b];
 	int c;
 
-	if (abs64(na->flat) != abs64(nb->flat))
-		return abs64(na->flat) > abs64(nb->flat) ? -1 : 1;
+	if (pp_abs64(na->flat) != pp_abs64(nb->flat))
+		return pp_abs64(na->flat) > pp_abs64(nb->flat) ? -1 : 1;
 	if ((c = strcmp(sort_b->cn[a].printable, sort_b->cn[b].printable)))
 		return c;
-	if (abs64(na->cum) != abs64(nb->cum))
-		return abs64(na->cum) > abs64(nb->cum) ? -1 : 1;
+	if (pp_abs64(na->cum) != pp_abs64(nb->cum))
+		return pp_abs64(na->cum) > pp_abs64(nb->cum) ? -1 : 1;
 	return strcmp(sort_b->cn[a].info, sort_b->cn[b].info);
 }
 
@@ -581,7 +567,7 @@ static int
 cmp_score(const void *pa, const void *pb)
 {
 	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-	int64_t sa = abs64(sort_b->score[a]), sb = abs64(sort_b->score[b]);
+	int64_t sa = pp_abs64(sort_b->score[a]), sb = pp_abs64(sort_b->score[b]);
 	const struct nodeacc *na = &sort_g->acc[a], *nb = &sort_g->acc[b];
 	int c;
 
@@ -589,8 +575,8 @@ cmp_score(const void *pa, const void *pb)
 		return sa > sb ? -1 : 1;
 	if ((c = strcmp(sort_b->cn[a].printable, sort_b->cn[b].printable)))
 		return c;
-	if (abs64(na->flat) != abs64(nb->flat))
-		return abs64(na->flat) > abs64(nb->flat) ? -1 : 1;
+	if (pp_abs64(na->flat) != pp_abs64(nb->flat))
+		return pp_abs64(na->flat) > pp_abs64(nb->flat) ? -1 : 1;
 	return strcmp(sort_b->cn[a].info, sort_b->cn[b].info);
 }
 
@@ -626,7 +612,7 @@ cmp_edge(const void *pa, const void *pb)
 	int c;
 
 	if (a->weight != b->weight)
-		return abs64(a->weight) > abs64(b->weight) ? -1 : 1;
+		return pp_abs64(a->weight) > pp_abs64(b->weight) ? -1 : 1;
 	if ((c = strcmp(sort_b->cn[a->src].printable,
 	    sort_b->cn[b->src].printable)))
 		return c;
@@ -664,7 +650,7 @@ trim_edges(struct inst *g, int64_t cutoff)
 	size_t i, dropped = 0;
 
 	for (i = 0; i < g->nedge; i++) {
-		if (!g->edge[i].removed && abs64(g->edge[i].weight) < cutoff) {
+		if (!g->edge[i].removed && pp_abs64(g->edge[i].weight) < cutoff) {
 			g->edge[i].removed = true;
 			dropped++;
 		}
@@ -682,8 +668,8 @@ trim_tags(struct inst *g, int64_t cutoff)
 		struct nodeacc *n = &g->acc[g->nodes[i]];
 
 		for (k = kept = 0; k < n->ntags; k++)
-			if (abs64(n->tags[k].flat) >= cutoff ||
-			    abs64(n->tags[k].cum) >= cutoff)
+			if (pp_abs64(n->tags[k].flat) >= cutoff ||
+			    pp_abs64(n->tags[k].cum) >= cutoff)
 				n->tags[kept++] = n->tags[k];
 		n->ntags = kept;
 	}
@@ -799,7 +785,7 @@ keep_set(struct build *b, const struct inst *g, size_t n, int64_t cutoff)
 	if ((kept = calloc(b->ncn + 1, 1)) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if (abs64(g->acc[g->nodes[i]].cum) >= cutoff)
+		if (pp_abs64(g->acc[g->nodes[i]].cum) >= cutoff)
 			kept[g->nodes[i]] = 1;
 	return kept;
 }
@@ -810,8 +796,8 @@ cmp_edge_weight(const void *pa, const void *pb)
 	const struct edge *a = &sort_g->edge[*(const uint32_t *)pa];
 	const struct edge *b = &sort_g->edge[*(const uint32_t *)pb];
 
-	if (abs64(a->weight) != abs64(b->weight))
-		return abs64(a->weight) > abs64(b->weight) ? -1 : 1;
+	if (pp_abs64(a->weight) != pp_abs64(b->weight))
+		return pp_abs64(a->weight) > pp_abs64(b->weight) ? -1 : 1;
 	return cmp_edge(pa, pb);
 }
 
@@ -938,8 +924,8 @@ pp_graph_new(const struct pp_profile *p, const struct pp_graph_opts *o,
 	/* pprof's newTrimmedGraph */
 	for (i = 0; i < g.nnodes; i++)
 		total_value += g.acc[g.nodes[i]].flat;
-	node_cutoff = abs64((int64_t)((double)total_value * o->nodefraction));
-	edge_cutoff = abs64((int64_t)((double)total_value * o->edgefraction));
+	node_cutoff = pp_abs64((int64_t)((double)total_value * o->nodefraction));
+	edge_cutoff = pp_abs64((int64_t)((double)total_value * o->edgefraction));
 	if (node_cutoff > 0) {
 		rc = PP_ENOMEM;
 		if ((kept = keep_set(&b, &g, g.nnodes, node_cutoff)) == NULL)

@@ -10,20 +10,6 @@
 #include "report.h"
 #include "units.h"
 
-static int64_t
-abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s && s[1] ? s + 1 : path;
-}
-
 static const char *
 sample_unit(const struct pp_report *r)
 {
@@ -50,9 +36,9 @@ select_output_unit(struct pp_report *r)
 	if (g->nnode == 0)
 		return;
 	for (i = 0; i < g->nnode; i++) {
-		v = abs64(g->node[i].flat);
+		v = pp_abs64(g->node[i].flat);
 		if (v == 0)
-			v = abs64(g->node[i].cum);
+			v = pp_abs64(g->node[i].cum);
 		if (v > 0 && (min == 0 || v < min))
 			min = v;
 	}
@@ -123,7 +109,7 @@ pp_report_legend(const struct pp_report *r, bool full, struct pp_buf *out)
 	size_t i;
 
 	if (p->nmapping > 0 && *p->mapping[0]->file != '\0')
-		pp_buf_addf(out, "File: %s\n", base_name(p->mapping[0]->file));
+		pp_buf_addf(out, "File: %s\n", pp_base_name(p->mapping[0]->file));
 	if (p->nmapping > 0 && *p->mapping[0]->build_id != '\0')
 		pp_buf_addf(out, "Build ID: %s\n", p->mapping[0]->build_id);
 	for (i = 0; i < p->ncomment; i++)
@@ -167,14 +153,14 @@ pp_report_legend(const struct pp_report *r, bool full, struct pp_buf *out)
 	    a, pct + strspn(pct, " "), b);
 	if (g->total != 0) {
 		if (g->dropped_nodes > 0) {
-			pp_report_value(r, abs64((int64_t)((double)g->total *
+			pp_report_value(r, pp_abs64((int64_t)((double)g->total *
 			    r->nodefraction)), a, sizeof(a));
 			pp_buf_addf(out, "Dropped %zu node%s (cum <= %s)\n",
 			    g->dropped_nodes, g->dropped_nodes > 1 ? "s" : "",
 			    a);
 		}
 		if (full && g->dropped_edges > 0) {
-			pp_report_value(r, abs64((int64_t)((double)g->total *
+			pp_report_value(r, pp_abs64((int64_t)((double)g->total *
 			    r->edgefraction)), a, sizeof(a));
 			pp_buf_addf(out, "Dropped %zu edge%s (freq <= %s)\n",
 			    g->dropped_edges, g->dropped_edges > 1 ? "s" : "",

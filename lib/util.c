@@ -347,3 +347,11 @@ pp_buf_addf(struct pp_buf *b, const char *fmt, ...)
 	pp_buf_vaddf(b, fmt, ap);
 	va_end(ap);
 }
+
+const char *
+pp_base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s && s[1] ? s + 1 : path;
+}

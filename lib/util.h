@@ -65,6 +65,17 @@ pp_hash_u64(uint64_t x)
 	return x;
 }
 
+/* The last element of a path ("libc.so.6"); the path itself if it ends
+ * in '/' or has none. */
+const char *pp_base_name(const char *path);
+
+/* |v|: values are bounded at decode (pprof.c), so never INT64_MIN. */
+static inline int64_t
+pp_abs64(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
 /* Grows the array *p of *cap elements of size elem to hold need; returns 0
  * or -1 when out of memory (the array is unchanged). */
 int pp_grow(void *p, size_t *cap, size_t need, size_t elem);
