@@ -27,17 +27,16 @@ ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 include config.mk
 endif
 
-TOOLS = pp-render pp-record
+TOOLS = $(patsubst cmd/%.c,%,$(wildcard cmd/pp-*.c))
 AGENT = libpp-agent.so
-LIB_SRCS = lib/error.c lib/util.c lib/profile.c lib/pprof.c lib/merge.c \
-	lib/units.c lib/graph.c lib/report.c lib/dot.c lib/svg.c lib/folded.c \
-	lib/symbolize.c lib/record.c lib/spool.c
+LIB_SRCS = $(wildcard lib/*.c)
 AGENT_SRCS = $(wildcard lib/agent/*.c)
 LIBDIR ?= $(PREFIX)/lib
 PKGLIBDIR ?= $(LIBDIR)/pp
 LIB_OBJS = $(LIB_SRCS:.c=.o) lib/gen/profile.pb-c.o
-HELPERS = t/helper/pp-test t/helper/pp-agent-dump t/unit/svg t/unit/symbolize
-MANS = man/pp-render.1 man/pp-record.1
+HELPERS = $(patsubst %.c,%,$(wildcard t/helper/*.c t/unit/*.c))
+MANS1 = $(wildcard man/*.1)
+MANS8 = $(wildcard man/*.8)
 
 all: $(TOOLS) $(AGENT) $(HELPERS)
 
@@ -99,10 +98,11 @@ bench: all
 
 install: $(TOOLS) $(AGENT)
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(PKGLIBDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PKGLIBDIR)
 	cp $(TOOLS) $(DESTDIR)$(BINDIR)/
 	cp $(AGENT) $(DESTDIR)$(PKGLIBDIR)/
-	cp $(MANS) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MANS1) $(DESTDIR)$(MANDIR)/man1/
+	test -z "$(MANS8)" || cp $(MANS8) $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -f $(TOOLS) $(AGENT) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \

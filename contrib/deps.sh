@@ -9,17 +9,15 @@ set -eu
 # expected to add is below, commented out.
 PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libgraphviz-dev zlib1g-dev golang-go perl libdw-dev libunwind-dev
-	g++ binutils"
-# PACKAGES="$PACKAGES libdb-dev"		# the profile store (Berkeley DB 5.3)
-# PACKAGES="$PACKAGES libarchive-dev"		# bundles
-# PACKAGES="$PACKAGES libcurl4-openssl-dev"	# pp-push over HTTP
-# PACKAGES="$PACKAGES libsodium-dev"		# hashing and randomness
-# PACKAGES="$PACKAGES openbsd-inetd"		# pp-recv under inetd
-# PACKAGES="$PACKAGES google-perftools heaptrack linux-perf chromium"
+	g++ binutils
+	libdb-dev libarchive-dev libcurl4-openssl-dev libsodium-dev
+	libjansson-dev libhttp-parser-dev openbsd-inetd"
+# PACKAGES="$PACKAGES chromium"		# the web UI's browser tests (later)
 
 # make bench also runs what pp is compared with: pprof's -svg needs dot.
 if [ "${1:-}" = --bench ]; then
-	PACKAGES="$PACKAGES graphviz time"
+	PACKAGES="$PACKAGES graphviz time google-perftools libgoogle-perftools-dev
+		heaptrack linux-perf"
 fi
 
 missing=

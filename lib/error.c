@@ -18,6 +18,14 @@ pp_strerror(int code)
 	case PP_EREGEX:		return "bad regular expression";
 	case PP_EEMPTY:		return "empty input";
 	case PP_ERENDER:	return "graph layout failed";
+	case PP_EEXIST:		return "already exists";
+	case PP_ESTORE:		return "store failure";
+	case PP_EAUTH:		return "not authorised";
+	case PP_ETIMEDOUT:	return "timed out";
+	case PP_EPROTO:		return "protocol error";
+	case PP_EBUSY:		return "busy";
+	case PP_ENET:		return "cannot connect";
+	case PP_EARCHIVE:	return "not a readable bundle";
 	}
 	return "unknown error";
 }

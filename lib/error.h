@@ -22,6 +22,14 @@ enum {
 	PP_EREGEX = -8,		/* a regular expression that does not compile */
 	PP_EEMPTY = -9,		/* empty input */
 	PP_ERENDER = -10,	/* the layout engine failed */
+	PP_EEXIST = -11,	/* already exists (a user, a profile) */
+	PP_ESTORE = -12,	/* the store (Berkeley DB) failed */
+	PP_EAUTH = -13,		/* a token that is missing or not known */
+	PP_ETIMEDOUT = -14,	/* a deadline passed */
+	PP_EPROTO = -15,	/* a malformed request or response (HTTP, JSON) */
+	PP_EBUSY = -16,		/* a lock held by another process */
+	PP_ENET = -17,		/* the peer cannot be reached */
+	PP_EARCHIVE = -18,	/* a bundle that is not a readable archive */
 };
 
 /* Details of a failure: the code and a message that names what is wrong. */
