@@ -594,8 +594,8 @@ enc_str(struct enc *x, const char *s, int *err)
 	return (int64_t)x->nstrs++;
 }
 
-static int
-gzip_buf(const void *in, size_t len, void **out, size_t *outlen)
+int
+pp_gzip(const void *in, size_t len, void **out, size_t *outlen)
 {
 	z_stream z;
 	unsigned char *buf;
@@ -799,7 +799,7 @@ pp_profile_encode(const struct pp_profile *p, void **out, size_t *outlen)
 	if ((packed = malloc(size ? size : 1)) == NULL)
 		goto out;
 	perftools__profiles__profile__pack(&pb, packed);
-	rc = gzip_buf(packed, size, out, outlen);
+	rc = pp_gzip(packed, size, out, outlen);
 out:
 	free(packed);
 	free(x.strs);

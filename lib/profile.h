@@ -150,6 +150,11 @@ int pp_profile_read_fd(int fd, const struct pp_decode_limits *lim,
  * the caller frees. Returns 0 or PP_ENOMEM. */
 int pp_profile_encode(const struct pp_profile *p, void **buf, size_t *len);
 
+/* Compresses len bytes of in as one gzip member (zlib's default level, so
+ * the same input always gives the same output) into a malloc'd *out.
+ * Returns 0 or PP_ENOMEM. */
+int pp_gzip(const void *in, size_t len, void **out, size_t *outlen);
+
 /* Index of the sample type called name ("" or NULL: the default sample type
  * if set, else the last), or a decimal index. "inuse_X" also finds a type
  * called "X", as pprof allows. Returns the index or PP_ENOTFOUND, with the

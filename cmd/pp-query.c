@@ -1,0 +1,368 @@
+/* pp-query: select stored profiles; list them, or write them merged (or
+ * compared with a base) as one pprof profile; expire old ones. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "msg.h"
+#include "query.h"
+#include "recv.h"
+#include "store.h"
+#include "util.h"
+
+#define DEFAULT_DIR	"/var/lib/pp"
+
+enum {
+	OPT_BASE_SINCE = 256, OPT_BASE_UNTIL, OPT_EXPIRE, OPT_LIMIT,
+	OPT_SINCE, OPT_UNTIL,
+};
+
+static const struct option longopts[] = {
+	{ "base-since", required_argument, NULL, OPT_BASE_SINCE },
+	{ "base-until", required_argument, NULL, OPT_BASE_UNTIL },
+	{ "dir", required_argument, NULL, 'd' },
+	{ "expire", required_argument, NULL, OPT_EXPIRE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "host", required_argument, NULL, 'H' },
+	{ "label", required_argument, NULL, 'L' },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "list", no_argument, NULL, 'l' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "program", required_argument, NULL, 'p' },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "type", required_argument, NULL, 't' },
+	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "user", required_argument, NULL, 'u' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: pp-query [-hlv] [-d dir] [-H host] [-L key=value] "
+	    "[-o format] [-p program]\n"
+	    "                [-t type] [-u user] [--since time] "
+	    "[--until time] [--limit count]\n"
+	    "                [--base-since time] [--base-until time]\n"
+	    "       pp-query [-v] [-d dir] [-u user] --expire age\n");
+	exit(status);
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+parse_time_opt(const char *s, const char *opt, int64_t now)
+{
+	int64_t t;
+
+	if (pp_parse_time(s, now, &t) < 0)
+		pp_die_usage("%s wants a time (1h, 2026-11-25T10:00, @1764064800"
+		    ", now), not '%s'", opt, s);
+	return t;
+}
+
+static void
+fmt_time(int64_t ns, char *buf, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "@%lld", (long long)t);
+}
+
+static void
+fmt_duration(int64_t ns, char *buf, size_t size)
+{
+	double s = (double)ns / 1e9;
+
+	if (s >= 3600)
+		snprintf(buf, size, "%.1fh", s / 3600);
+	else if (s >= 60)
+		snprintf(buf, size, "%.1fm", s / 60);
+	else
+		snprintf(buf, size, "%.1fs", s);
+}
+
+struct listing {
+	int json, all_owners;
+	json_t *arr;
+	size_t n;
+};
+
+static int
+list_one(const struct pp_store_rec *r, void *arg)
+{
+	struct listing *l = arg;
+	char id[17], start[32], dur[32];
+	size_t i;
+
+	pp_store_id_str(r->id, id);
+	l->n++;
+	if (l->json) {
+		char sha[PP_HEX256_LEN + 1];
+		json_t *labels = json_array(), *j;
+
+		pp_hex(r->sha256, PP_SHA256_LEN, sha);
+		for (i = 0; labels && i < r->nlabels; i++)
+			json_array_append_new(labels, json_string(r->labels[i]));
+		j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,"
+		    "s:I,s:o*}", "id", id, "owner", r->owner, "program",
+		    r->program, "host", r->host, "type", r->type,
+		    "sample_types", r->sample_types, "pid", (json_int_t)r->pid,
+		    "start_ns", (json_int_t)r->start_ns,
+		    "duration_ns", (json_int_t)r->duration_ns,
+		    "received_ns", (json_int_t)r->received_ns, "sha256", sha,
+		    "size", (json_int_t)r->size, "labels", labels);
+		if (!j || json_array_append_new(l->arr, j) < 0)
+			return PP_ENOMEM;
+		return 0;
+	}
+	fmt_time(r->start_ns, start, sizeof(start));
+	fmt_duration(r->duration_ns, dur, sizeof(dur));
+	if (l->all_owners)
+		printf("%-16s  %-12s ", id, r->owner);
+	else
+		printf("%-16s ", id);
+	printf(" %-20s  %7s  %-16s %-11s %-16s %8llu ", start, dur, r->program,
+	    r->type, r->host, (unsigned long long)r->size);
+	for (i = 0; i < r->nlabels; i++)
+		printf("%s%s", i ? "," : " ", r->labels[i]);
+	printf("\n");
+	return 0;
+}
+
+static void
+list(struct pp_store *st, const struct pp_store_filter *f, int json)
+{
+	struct listing l = { json, f->owner == NULL, NULL, 0 };
+	struct pp_err e = { 0 };
+	int rc;
+
+	if (json && !(l.arr = json_array()))
+		pp_die("out of memory");
+	if (!json) {
+		if (l.all_owners)
+			printf("%-16s  %-12s ", "ID", "USER");
+		else
+			printf("%-16s ", "ID");
+		printf(" %-20s  %7s  %-16s %-11s %-16s %8s  %s\n", "START",
+		    "LENGTH", "PROGRAM", "TYPE", "HOST", "SIZE", "LABELS");
+	}
+	if ((rc = pp_store_select(st, f, list_one, &l, &e)) < 0)
+		pp_die("%s", rc == PP_ENOMEM ? "out of memory" :
+		    pp_err_msg(&e, rc));
+	if (json) {
+		if (json_dumpf(l.arr, stdout, JSON_INDENT(1)) < 0)
+			pp_die("cannot write the output: %s", strerror(errno));
+		putchar('\n');
+		json_decref(l.arr);
+	}
+}
+
+/* Loads what f selects merged into one profile. */
+static struct pp_profile *
+load_merged(struct pp_store *st, const struct pp_store_filter *f,
+    const char *what)
+{
+	struct pp_profile **ps = NULL, *m = NULL;
+	struct pp_err e = { 0 };
+	size_t n;
+	int rc;
+
+	if ((rc = pp_query_load(st, f, &ps, &n, &e)) < 0)
+		pp_die("%s%s", what, pp_err_msg(&e, rc));
+	if (n == 1) {
+		m = ps[0];
+		free(ps);
+		return m;
+	}
+	if ((rc = pp_profile_merge(ps, n, &m, &e)) < 0) {
+		if (rc == PP_EMISMATCH)
+			pp_die("%scannot merge the selected profiles: %s; "
+			    "choose one type with -t", what, pp_err_msg(&e, rc));
+		pp_die("%s%s", what, pp_err_msg(&e, rc));
+	}
+	pp_profiles_free(ps, n);
+	return m;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = getenv("PP_HOME"), *format = NULL, *expire = NULL;
+	const char **labels = NULL;
+	struct pp_store_filter f, bf;
+	struct pp_store *st = NULL;
+	struct pp_err e = { 0 };
+	int64_t now = now_ns(), base_since = 0, base_until = 0;
+	size_t nlabels = 0, cap = 0;
+	int c, rc, listing = 0, verbose = 0, diff = 0;
+	char *end;
+
+	pp_progname = "pp-query";
+	if (!dir || !*dir)
+		dir = DEFAULT_DIR;
+	memset(&f, 0, sizeof(f));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:hH:lL:o:p:t:u:v", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'H':
+			f.host = optarg;
+			break;
+		case 'l':
+			listing = 1;
+			break;
+		case 'L':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				pp_die_usage("-L wants key=value, not '%s'",
+				    optarg);
+			if (pp_grow(&labels, &cap, nlabels + 1,
+			    sizeof(*labels)) < 0)
+				pp_die("out of memory");
+			labels[nlabels++] = optarg;
+			break;
+		case 'o':
+			format = optarg;
+			break;
+		case 'p':
+			f.program = optarg;
+			break;
+		case 't':
+			if (pp_is_profile_kind(optarg))
+				f.type = optarg;
+			else
+				f.sample_type = optarg;
+			break;
+		case 'u':
+			if (!pp_store_valid_owner(optarg))
+				pp_die_usage("bad user name '%s'", optarg);
+			f.owner = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_BASE_SINCE:
+			base_since = parse_time_opt(optarg, "--base-since", now);
+			diff = 1;
+			break;
+		case OPT_BASE_UNTIL:
+			base_until = parse_time_opt(optarg, "--base-until", now);
+			diff = 1;
+			break;
+		case OPT_EXPIRE:
+			expire = optarg;
+			break;
+		case OPT_LIMIT:
+			errno = 0;
+			f.limit = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-')
+				pp_die_usage("--limit wants a count, not '%s'",
+				    optarg);
+			break;
+		case OPT_SINCE:
+			f.since_ns = parse_time_opt(optarg, "--since", now);
+			break;
+		case OPT_UNTIL:
+			f.until_ns = parse_time_opt(optarg, "--until", now);
+			break;
+		case ':':
+			pp_die_usage("option '%s' needs an argument",
+			    argv[optind - 1]);
+		default:
+			pp_die_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		pp_die_usage("unexpected argument '%s'", argv[optind]);
+	f.labels = labels;
+	f.nlabels = nlabels;
+	if (format && strcmp(format, "json") != 0 && strcmp(format, "table"))
+		pp_die_usage("-o wants json or table, not '%s'", format);
+	if (format && !listing)
+		pp_die_usage("-o goes with -l");
+	if (expire && (listing || diff || f.program || f.type ||
+	    f.sample_type || f.host || nlabels || f.since_ns || f.until_ns))
+		pp_die_usage("--expire takes only -d, -u and -v");
+	if (listing && diff)
+		pp_die_usage("-l lists; --base-since and --base-until compare");
+
+	if ((rc = pp_store_open(&st, dir, 0, &e)) < 0)
+		pp_die("%s", pp_err_msg(&e, rc));
+
+	if (expire) {
+		int64_t age;
+		uint64_t deleted;
+
+		if (pp_parse_duration(expire, &age) < 0)
+			pp_die_usage("--expire wants an age (14d, 12h), not '%s'",
+			    expire);
+		rc = pp_store_expire(st, f.owner, now - age, 0, &deleted, &e);
+		if (rc < 0)
+			pp_die("%s", pp_err_msg(&e, rc));
+		if (verbose)
+			fprintf(stderr, "pp-query: deleted %llu profiles older "
+			    "than %s\n", (unsigned long long)deleted, expire);
+	} else if (listing) {
+		list(st, &f, format && strcmp(format, "json") == 0);
+	} else {
+		struct pp_profile *p, *out = NULL;
+		void *buf = NULL;
+		size_t len;
+
+		if (isatty(STDOUT_FILENO))
+			pp_die("not writing a binary profile to a terminal; "
+			    "redirect or pipe the output (or list with -l)");
+		p = load_merged(st, &f, "");
+		if (diff) {
+			struct pp_profile *two[2];
+
+			bf = f;
+			bf.since_ns = base_since;
+			bf.until_ns = base_until;
+			two[0] = p;
+			two[1] = load_merged(st, &bf, "the base: ");
+			if (pp_profile_make_base(two[1]) < 0)
+				pp_die("out of memory");
+			if ((rc = pp_profile_merge(two, 2, &out, &e)) < 0)
+				pp_die("cannot compare with the base: %s",
+				    pp_err_msg(&e, rc));
+			pp_profile_free(two[1]);
+			pp_profile_free(p);
+			p = out;
+		}
+		if (pp_profile_encode(p, &buf, &len) < 0)
+			pp_die("out of memory");
+		pp_profile_free(p);
+		pp_write_output(NULL, buf, len);
+		free(buf);
+	}
+	pp_store_close(st);
+	free(labels);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		pp_die("cannot write the output: %s", strerror(errno));
+	return 0;
+}

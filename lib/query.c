@@ -1,0 +1,212 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "query.h"
+#include "util.h"
+
+int
+pp_parse_duration(const char *s, int64_t *ns)
+{
+	const char *p = s;
+	int64_t total = 0;
+
+	if (!*p)
+		return PP_EINVAL;
+	while (*p) {
+		char *end;
+		unsigned long long v;
+		int64_t unit;
+
+		if (!isdigit((unsigned char)*p))
+			return PP_EINVAL;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno || end == p)
+			return PP_EINVAL;
+		switch (*end) {
+		case 's': unit = 1000000000LL; break;
+		case 'm': unit = 60 * 1000000000LL; break;
+		case 'h': unit = 3600 * 1000000000LL; break;
+		case 'd': unit = 86400 * 1000000000LL; break;
+		case 'w': unit = 7 * 86400 * 1000000000LL; break;
+		default: return PP_EINVAL;
+		}
+		/* At most about 290 years: it has to fit in int64 ns. */
+		if (v > (unsigned long long)(INT64_MAX / unit) ||
+		    total > INT64_MAX - (int64_t)v * unit)
+			return PP_EINVAL;
+		total += (int64_t)v * unit;
+		p = end + 1;
+	}
+	*ns = total;
+	return 0;
+}
+
+int
+pp_parse_time(const char *s, int64_t now_ns, int64_t *ns)
+{
+	static const char *const formats[] = {
+		"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+		"%Y-%m-%d %H:%M", "%Y-%m-%d",
+	};
+	int64_t d;
+	size_t i;
+
+	if (strcmp(s, "now") == 0) {
+		*ns = now_ns;
+		return 0;
+	}
+	if (s[0] == '@') {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end || v < 0 ||
+		    v > INT64_MAX / 1000000000LL)
+			return PP_EINVAL;
+		*ns = (int64_t)v * 1000000000LL;
+		return 0;
+	}
+	if (pp_parse_duration(s, &d) == 0) {
+		*ns = now_ns - d;
+		return 0;
+	}
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		struct tm tm;
+		const char *end;
+		time_t t;
+
+		memset(&tm, 0, sizeof(tm));
+		if (!(end = strptime(s, formats[i], &tm)))
+			continue;
+		if (*end == 'Z')
+			end++;
+		if (*end)
+			continue;
+		if ((t = timegm(&tm)) == (time_t)-1)
+			return PP_EINVAL;
+		*ns = (int64_t)t * 1000000000LL;
+		return 0;
+	}
+	return PP_EINVAL;
+}
+
+void
+pp_profiles_free(struct pp_profile **ps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ps && i < n; i++)
+		pp_profile_free(ps[i]);
+	free(ps);
+}
+
+struct ids {
+	uint64_t *id;
+	size_t n, cap;
+};
+
+static int
+collect(const struct pp_store_rec *r, void *arg)
+{
+	struct ids *ids = arg;
+
+	if (pp_grow(&ids->id, &ids->cap, ids->n + 1, sizeof(*ids->id)) < 0)
+		return PP_ENOMEM;
+	ids->id[ids->n++] = r->id;
+	return 0;
+}
+
+int
+pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
+    struct pp_profile ***out, size_t *nout, struct pp_err *e)
+{
+	struct ids ids = { NULL, 0, 0 };
+	struct pp_profile **ps = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = pp_store_select(st, f, collect, &ids, e)) < 0) {
+		if (rc == PP_ENOMEM)
+			pp_err_set(e, rc, "out of memory");
+		goto out;
+	}
+	if (ids.n == 0) {
+		rc = pp_err_set(e, PP_ENOTFOUND, "no profiles match");
+		goto out;
+	}
+	if (!(ps = calloc(ids.n, sizeof(*ps)))) {
+		rc = pp_err_set(e, PP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < ids.n; i++) {
+		void *data = NULL;
+		size_t len;
+		char id[17];
+
+		rc = pp_store_get(st, f->owner, ids.id[i], &data, &len, NULL, e);
+		if (rc == PP_ENOTFOUND)
+			continue;	/* expired meanwhile */
+		if (rc < 0)
+			goto out;
+		rc = pp_profile_decode(data, len, NULL, &ps[n], e);
+		free(data);
+		if (rc < 0) {
+			pp_store_id_str(ids.id[i], id);
+			pp_err_set(e, rc, "stored profile %s: %s", id,
+			    pp_err_msg(e, rc));
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		rc = pp_err_set(e, PP_ENOTFOUND, "no profiles match");
+		goto out;
+	}
+	*out = ps;
+	*nout = n;
+	ps = NULL;	/* transferred */
+	n = 0;
+	rc = 0;
+out:
+	pp_profiles_free(ps, n);
+	free(ids.id);
+	return rc;
+}
+
+int
+pp_profile_make_base(struct pp_profile *p)
+{
+	const char *key = pp_profile_intern_str(p, "pprof::base");
+	const char *val = pp_profile_intern_str(p, "true");
+	const char *empty = pp_profile_intern_str(p, "");
+	size_t i, j;
+
+	if (!key || !val || !empty)
+		return PP_ENOMEM;
+	for (i = 0; i < p->nsample; i++) {
+		struct pp_sample *s = p->sample[i];
+		struct pp_label *l = pp_profile_alloc(p, (s->nlabel + 1) *
+		    sizeof(*l));
+
+		if (!l)
+			return PP_ENOMEM;
+		if (s->nlabel)
+			memcpy(l, s->label, s->nlabel * sizeof(*l));
+		l[s->nlabel].key = key;
+		l[s->nlabel].str = val;
+		l[s->nlabel].num = 0;
+		l[s->nlabel].unit = empty;
+		s->label = l;
+		s->nlabel++;
+		for (j = 0; j < p->nsample_type; j++)
+			s->value[j] = -s->value[j];
+	}
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* pp-query's work: times people write, and profiles selected from the
+ * store, merged or compared. */
+#ifndef PP_QUERY_H
+#define PP_QUERY_H
+
+#include <stdint.h>
+
+#include "profile.h"
+#include "store.h"
+
+/* Parses a duration: a number and a unit, s m h d w ("90s", "1h",
+ * "14d"), several may follow each other ("1h30m"). Returns 0 with *ns, or
+ * PP_EINVAL. */
+int pp_parse_duration(const char *s, int64_t *ns);
+
+/* Parses a point in time: a duration meaning that long before now ("1h"),
+ * "now", "@SECONDS" (Unix time), or UTC "YYYY-MM-DD", "YYYY-MM-DDTHH:MM",
+ * "YYYY-MM-DDTHH:MM:SS" (a space may replace the T; a trailing Z is
+ * allowed). Returns 0 with *ns (Unix nanoseconds), or PP_EINVAL. */
+int pp_parse_time(const char *s, int64_t now_ns, int64_t *ns);
+
+/* Reads and decodes every profile f selects. *ps (malloc'd, *n entries)
+ * holds them; the caller frees each and the array. Returns 0, PP_ENOTFOUND
+ * when nothing matched, or the first error (e names the profile). */
+int pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
+    struct pp_profile ***ps, size_t *n, struct pp_err *e);
+
+/* Marks every sample of base with the label pprof::base=true and negates
+ * its values, as pprof's -diff_base does, so that merging it with the
+ * profile it is compared to gives the difference. Returns 0 or PP_ENOMEM. */
+int pp_profile_make_base(struct pp_profile *base);
+
+/* Frees n profiles and the array. */
+void pp_profiles_free(struct pp_profile **ps, size_t n);
+
+#endif

@@ -1,0 +1,1212 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <db.h>
+
+#include "store.h"
+#include "util.h"
+
+#define RETRIES		8
+#define REC_VERSION	1
+#define TIME_BIAS	((uint64_t)1 << 63)	/* signed times sort unsigned */
+
+enum { DB_META, DB_DATA, DB_BYTIME, DB_BYHASH, DB_USERS, DB_TOKENS, NDB };
+
+static const char *const db_files[NDB] = {
+	"meta.db", "data.db", "bytime.db", "byhash.db", "users.db", "tokens.db",
+};
+
+struct pp_store {
+	DB_ENV *env;
+	DB *db[NDB];
+	char *dir;
+	char errmsg[200];	/* Berkeley DB's last message */
+	/* The last record decoded for a caller: */
+	unsigned char *recbuf;
+	size_t recbuf_cap;
+	const char **labels;
+	size_t labels_cap;
+};
+
+/* A Berkeley DB code, or one of ours: ours are small negative numbers. */
+static int
+is_db_error(int r)
+{
+	return r > 0 || r < -1000;
+}
+
+static int
+db_fail(struct pp_store *st, struct pp_err *e, int r, const char *what)
+{
+	if (st->errmsg[0])
+		return pp_err_set(e, PP_ESTORE, "store '%s': %s: %s (%s)",
+		    st->dir, what, db_strerror(r), st->errmsg);
+	return pp_err_set(e, PP_ESTORE, "store '%s': %s: %s", st->dir, what,
+	    db_strerror(r));
+}
+
+static void
+errcall(const DB_ENV *env, const char *pfx, const char *msg)
+{
+	struct pp_store *st = env->app_private;
+
+	snprintf(st->errmsg, sizeof(st->errmsg), "%s", msg);
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Records: version(1) pid start duration received size (8 each,
+ * big-endian) sha256(32), then owner program host type sample_types and
+ * the labels, each string as len(4, big-endian) bytes NUL, the labels
+ * preceded by their count(4).
+ */
+
+static void
+put_be32(struct pp_buf *b, uint32_t v)
+{
+	unsigned char p[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	pp_buf_add(b, p, 4);
+}
+
+static void
+put_str(struct pp_buf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	put_be32(b, (uint32_t)n);
+	pp_buf_add(b, s ? s : "", n + 1);
+}
+
+static int
+rec_encode(const struct pp_store_rec *r, struct pp_buf *b)
+{
+	unsigned char fixed[1 + 5 * 8];
+	size_t i;
+
+	fixed[0] = REC_VERSION;
+	put_be64(fixed + 1, (uint64_t)r->pid);
+	put_be64(fixed + 9, (uint64_t)r->start_ns);
+	put_be64(fixed + 17, (uint64_t)r->duration_ns);
+	put_be64(fixed + 25, (uint64_t)r->received_ns);
+	put_be64(fixed + 33, r->size);
+	pp_buf_add(b, fixed, sizeof(fixed));
+	pp_buf_add(b, r->sha256, PP_SHA256_LEN);
+	put_str(b, r->owner);
+	put_str(b, r->program);
+	put_str(b, r->host);
+	put_str(b, r->type);
+	put_str(b, r->sample_types);
+	put_be32(b, (uint32_t)r->nlabels);
+	for (i = 0; i < r->nlabels; i++)
+		put_str(b, r->labels[i]);
+	return b->oom ? PP_ENOMEM : 0;
+}
+
+/* A cursor over an encoded record. */
+struct rd {
+	const unsigned char *p, *end;
+	int bad;
+};
+
+static uint32_t
+rd_be32(struct rd *d)
+{
+	uint32_t v;
+
+	if (d->end - d->p < 4) {
+		d->bad = 1;
+		return 0;
+	}
+	v = (uint32_t)d->p[0] << 24 | d->p[1] << 16 | d->p[2] << 8 | d->p[3];
+	d->p += 4;
+	return v;
+}
+
+static const char *
+rd_str(struct rd *d)
+{
+	uint32_t n = rd_be32(d);
+	const char *s = (const char *)d->p;
+
+	if (d->bad || (size_t)(d->end - d->p) < (size_t)n + 1 || d->p[n]) {
+		d->bad = 1;
+		return "";
+	}
+	d->p += n + 1;
+	return s;
+}
+
+/* Decodes the record in data (which must stay valid) into r; labels go to
+ * *labels, grown as needed. Returns 0, PP_EFORMAT or PP_ENOMEM. */
+static int
+rec_decode(const void *data, size_t len, struct pp_store_rec *r,
+    const char ***labels, size_t *labels_cap)
+{
+	struct rd d = { data, (const unsigned char *)data + len, 0 };
+	uint32_t i, n;
+
+	if (len < 1 + 5 * 8 + PP_SHA256_LEN || d.p[0] != REC_VERSION)
+		return PP_EFORMAT;
+	memset(r, 0, sizeof(*r));
+	r->pid = (int64_t)get_be64(d.p + 1);
+	r->start_ns = (int64_t)get_be64(d.p + 9);
+	r->duration_ns = (int64_t)get_be64(d.p + 17);
+	r->received_ns = (int64_t)get_be64(d.p + 25);
+	r->size = get_be64(d.p + 33);
+	memcpy(r->sha256, d.p + 41, PP_SHA256_LEN);
+	d.p += 41 + PP_SHA256_LEN;
+	r->owner = rd_str(&d);
+	r->program = rd_str(&d);
+	r->host = rd_str(&d);
+	r->type = rd_str(&d);
+	r->sample_types = rd_str(&d);
+	n = rd_be32(&d);
+	if (d.bad || n > (size_t)(d.end - d.p) / 5)
+		return PP_EFORMAT;
+	if (labels) {
+		if (pp_grow(labels, labels_cap, n ? n : 1, sizeof(**labels)) < 0)
+			return PP_ENOMEM;
+		for (i = 0; i < n; i++)
+			(*labels)[i] = rd_str(&d);
+		r->labels = *labels;
+		r->nlabels = n;
+	}
+	return d.bad ? PP_EFORMAT : 0;
+}
+
+/* The parts of a record the secondary indexes need, without copying. */
+static int
+rec_keys(const DBT *data, const char **owner, size_t *owner_len,
+    const char **program, size_t *program_len, const char **type,
+    size_t *type_len, uint64_t *start, const unsigned char **sha)
+{
+	struct rd d = { data->data, (const unsigned char *)data->data +
+	    data->size, 0 };
+
+	if (data->size < 1 + 5 * 8 + PP_SHA256_LEN || d.p[0] != REC_VERSION)
+		return -1;
+	*start = get_be64(d.p + 9) ^ TIME_BIAS;
+	*sha = d.p + 41;
+	d.p += 41 + PP_SHA256_LEN;
+	*owner = rd_str(&d);
+	*owner_len = strlen(*owner);
+	*program = rd_str(&d);
+	*program_len = strlen(*program);
+	(void)rd_str(&d);
+	*type = rd_str(&d);
+	*type_len = strlen(*type);
+	return d.bad ? -1 : 0;
+}
+
+/* bytime: owner\0program\0type\0 start(8) */
+static int
+bytime_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
+{
+	const char *o, *p, *t;
+	size_t ol, pl, tl, n;
+	uint64_t start;
+	const unsigned char *sha;
+	unsigned char *k;
+
+	if (rec_keys(pdata, &o, &ol, &p, &pl, &t, &tl, &start, &sha) < 0)
+		return DB_DONOTINDEX;
+	n = ol + pl + tl + 3 + 8;
+	if (!(k = malloc(n)))
+		return ENOMEM;
+	memcpy(k, o, ol + 1);
+	memcpy(k + ol + 1, p, pl + 1);
+	memcpy(k + ol + pl + 2, t, tl + 1);
+	put_be64(k + ol + pl + tl + 3, start);
+	memset(skey, 0, sizeof(*skey));
+	skey->data = k;
+	skey->size = (u_int32_t)n;
+	skey->flags = DB_DBT_APPMALLOC;
+	return 0;
+}
+
+/* byhash: owner\0 sha256(32) */
+static int
+byhash_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
+{
+	const char *o, *p, *t;
+	size_t ol, pl, tl;
+	uint64_t start;
+	const unsigned char *sha;
+	unsigned char *k;
+
+	if (rec_keys(pdata, &o, &ol, &p, &pl, &t, &tl, &start, &sha) < 0)
+		return DB_DONOTINDEX;
+	if (!(k = malloc(ol + 1 + PP_SHA256_LEN)))
+		return ENOMEM;
+	memcpy(k, o, ol + 1);
+	memcpy(k + ol + 1, sha, PP_SHA256_LEN);
+	memset(skey, 0, sizeof(*skey));
+	skey->data = k;
+	skey->size = (u_int32_t)(ol + 1 + PP_SHA256_LEN);
+	skey->flags = DB_DBT_APPMALLOC;
+	return 0;
+}
+
+static void
+close_handles(struct pp_store *st)
+{
+	int i;
+
+	/* Secondaries before their primary. */
+	for (i = NDB - 1; i >= 0; i--) {
+		if (st->db[i])
+			st->db[i]->close(st->db[i], DB_NOSYNC);
+		st->db[i] = NULL;
+	}
+	if (st->env)
+		st->env->close(st->env, 0);
+	st->env = NULL;
+}
+
+static int
+open_handles(struct pp_store *st, struct pp_err *e)
+{
+	u_int32_t fl = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
+	DB_ENV *env;
+	int r, i;
+
+	if ((r = db_env_create(&env, 0)) != 0)
+		return pp_err_set(e, PP_ESTORE, "store '%s': %s", st->dir,
+		    db_strerror(r));
+	st->env = env;
+	env->app_private = st;
+	env->set_errcall(env, errcall);
+	/* These size the shared regions when they are created. */
+	if ((r = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+	    (r = env->set_cachesize(env, 0, 16 << 20, 1)) != 0 ||
+	    (r = env->set_lk_max_locks(env, 100000)) != 0 ||
+	    (r = env->set_lk_max_objects(env, 100000)) != 0 ||
+	    (r = env->set_lk_max_lockers(env, 10000)) != 0 ||
+	    (r = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+	    (r = env->open(env, st->dir, fl, 0600)) != 0)
+		return db_fail(st, e, r, "cannot open the environment");
+	for (i = 0; i < NDB; i++) {
+		DB *db;
+
+		if ((r = db_create(&db, env, 0)) != 0)
+			return db_fail(st, e, r, db_files[i]);
+		st->db[i] = db;
+		if (i == DB_BYTIME && (r = db->set_flags(db, DB_DUPSORT)) != 0)
+			return db_fail(st, e, r, db_files[i]);
+		if ((r = db->open(db, NULL, db_files[i], NULL, DB_BTREE,
+		    DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0)
+			return db_fail(st, e, r, db_files[i]);
+	}
+	if ((r = st->db[DB_META]->associate(st->db[DB_META], NULL,
+	    st->db[DB_BYTIME], bytime_key, 0)) != 0 ||
+	    (r = st->db[DB_META]->associate(st->db[DB_META], NULL,
+	    st->db[DB_BYHASH], byhash_key, 0)) != 0)
+		return db_fail(st, e, r, "cannot open the indexes");
+	return 0;
+}
+
+int
+pp_store_open(struct pp_store **out, const char *dir, int flags,
+    struct pp_err *e)
+{
+	struct pp_store *st;
+	struct stat sb;
+	char *path = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!(st = calloc(1, sizeof(*st))) || !(st->dir = strdup(dir)) ||
+	    asprintf(&path, "%s/meta.db", dir) < 0) {
+		if (st)
+			free(st->dir);
+		free(st);
+		return pp_err_set(e, PP_ENOMEM, "out of memory");
+	}
+	if (stat(path, &sb) < 0) {
+		if (!(flags & PP_STORE_CREATE)) {
+			rc = pp_err_set(e, PP_ENOTFOUND, "no store in '%s'", dir);
+			goto out;
+		}
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			rc = pp_err_set(e, PP_ESTORE, "cannot create '%s': %s",
+			    dir, strerror(errno));
+			goto out;
+		}
+	}
+	if ((rc = pp_crypto_init()) < 0) {
+		pp_err_set(e, rc, "no source of randomness");
+		goto out;
+	}
+	if ((rc = open_handles(st, e)) < 0)
+		goto out;
+	*out = st;
+	st = NULL;	/* transferred */
+	rc = 0;
+out:
+	free(path);
+	pp_store_close(st);
+	return rc;
+}
+
+void
+pp_store_close(struct pp_store *st)
+{
+	if (!st)
+		return;
+	/* Keep recovery short: checkpoint once 256 KiB of log accumulated. */
+	if (st->env)
+		st->env->txn_checkpoint(st->env, 256, 0, 0);
+	close_handles(st);
+	free(st->recbuf);
+	free(st->labels);
+	free(st->dir);
+	free(st);
+}
+
+/* Runs body in a transaction, retrying it after a deadlock and reopening
+ * the environment after another process recovered it. body returns 0, a
+ * PP_E* code (with e set) or a Berkeley DB code. */
+static int
+run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
+    struct pp_err *), void *arg, u_int32_t txn_flags, const char *what,
+    struct pp_err *e)
+{
+	int attempt, r;
+
+	for (attempt = 0;; attempt++) {
+		DB_TXN *txn = NULL;
+
+		st->errmsg[0] = '\0';
+		if (!st->env && (r = open_handles(st, e)) < 0)
+			return r;
+		if ((r = st->env->txn_begin(st->env, NULL, &txn,
+		    txn_flags)) == 0) {
+			r = body(st, txn, arg, e);
+			if (r == 0)
+				r = txn->commit(txn, 0);
+			else
+				txn->abort(txn);
+		}
+		if (r == 0)
+			return 0;
+		if (attempt + 1 < RETRIES && (r == DB_LOCK_DEADLOCK ||
+		    r == DB_LOCK_NOTGRANTED))
+			continue;
+		if (attempt + 1 < RETRIES && r == DB_RUNRECOVERY) {
+			close_handles(st);
+			continue;
+		}
+		if (!is_db_error(r))
+			return r;
+		return db_fail(st, e, r, what);
+	}
+}
+
+int
+pp_store_valid_owner(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n > PP_OWNER_MAX || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+dbt(DBT *d, const void *data, size_t size)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = (void *)data;
+	d->size = (u_int32_t)size;
+}
+
+struct user_op {
+	const char *name;
+	unsigned char hash[PP_SHA256_LEN];
+	int64_t created;
+};
+
+static int
+user_add_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct user_op *op = arg;
+	unsigned char val[PP_SHA256_LEN + 8];
+	DBT k, v;
+	int r;
+
+	memcpy(val, op->hash, PP_SHA256_LEN);
+	put_be64(val + PP_SHA256_LEN, (uint64_t)op->created);
+	dbt(&k, op->name, strlen(op->name));
+	dbt(&v, val, sizeof(val));
+	r = st->db[DB_USERS]->put(st->db[DB_USERS], txn, &k, &v,
+	    DB_NOOVERWRITE);
+	if (r == DB_KEYEXIST)
+		return pp_err_set(e, PP_EEXIST, "user '%s' exists", op->name);
+	if (r)
+		return r;
+	dbt(&k, op->hash, PP_SHA256_LEN);
+	dbt(&v, op->name, strlen(op->name));
+	return st->db[DB_TOKENS]->put(st->db[DB_TOKENS], txn, &k, &v, 0);
+}
+
+int
+pp_store_user_add(struct pp_store *st, const char *name,
+    char tok[PP_HEX256_LEN + 1], struct pp_err *e)
+{
+	struct user_op op = { name, { 0 }, now_ns() };
+
+	if (!pp_store_valid_owner(name))
+		return pp_err_set(e, PP_EINVAL, "bad user name '%s': use up to "
+		    "%d letters, digits, '.', '_' and '-'", name, PP_OWNER_MAX);
+	if (pp_random_token(tok) < 0)
+		return pp_err_set(e, PP_EIO, "no source of randomness");
+	pp_sha256(tok, PP_HEX256_LEN, op.hash);
+	return run(st, user_add_body, &op, 0, "cannot add the user", e);
+}
+
+static int
+user_del_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct user_op *op = arg;
+	DBT k, v;
+	int r;
+
+	dbt(&k, op->name, strlen(op->name));
+	memset(&v, 0, sizeof(v));
+	v.flags = DB_DBT_MALLOC;
+	r = st->db[DB_USERS]->get(st->db[DB_USERS], txn, &k, &v, DB_RMW);
+	if (r == DB_NOTFOUND)
+		return pp_err_set(e, PP_ENOTFOUND, "no user '%s'", op->name);
+	if (r)
+		return r;
+	if (v.size >= PP_SHA256_LEN)
+		memcpy(op->hash, v.data, PP_SHA256_LEN);
+	free(v.data);
+	if ((r = st->db[DB_USERS]->del(st->db[DB_USERS], txn, &k, 0)) != 0)
+		return r;
+	dbt(&k, op->hash, PP_SHA256_LEN);
+	r = st->db[DB_TOKENS]->del(st->db[DB_TOKENS], txn, &k, 0);
+	return r == DB_NOTFOUND ? 0 : r;
+}
+
+int
+pp_store_user_del(struct pp_store *st, const char *name, struct pp_err *e)
+{
+	struct user_op op = { name, { 0 }, 0 };
+
+	return run(st, user_del_body, &op, 0, "cannot remove the user", e);
+}
+
+struct user_list {
+	char **names;
+	int64_t *created;
+	size_t n, cap, cap2;
+};
+
+static void
+user_list_clear(struct user_list *ul)
+{
+	size_t i;
+
+	for (i = 0; i < ul->n; i++)
+		free(ul->names[i]);
+	ul->n = 0;
+}
+
+/* Collects the users: fn runs after the transaction, once, even when a
+ * deadlock restarts the walk. */
+static int
+user_list_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct user_list *ul = arg;
+	DBC *c;
+	DBT k, v;
+	int r;
+
+	user_list_clear(ul);
+	if ((r = st->db[DB_USERS]->cursor(st->db[DB_USERS], txn, &c, 0)) != 0)
+		return r;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	while ((r = c->get(c, &k, &v, DB_NEXT)) == 0) {
+		if (pp_grow(&ul->names, &ul->cap, ul->n + 1,
+		    sizeof(*ul->names)) < 0 ||
+		    pp_grow(&ul->created, &ul->cap2, ul->n + 1,
+		    sizeof(*ul->created)) < 0 ||
+		    !(ul->names[ul->n] = strndup(k.data, k.size))) {
+			r = pp_err_set(e, PP_ENOMEM, "out of memory");
+			break;
+		}
+		ul->created[ul->n++] = v.size >= PP_SHA256_LEN + 8 ?
+		    (int64_t)get_be64((unsigned char *)v.data + PP_SHA256_LEN) :
+		    0;
+	}
+	c->close(c);
+	return r == DB_NOTFOUND ? 0 : r;
+}
+
+int
+pp_store_user_list(struct pp_store *st,
+    int (*fn)(const char *name, int64_t created_ns, void *arg), void *arg,
+    struct pp_err *e)
+{
+	struct user_list ul;
+	size_t i;
+	int r;
+
+	memset(&ul, 0, sizeof(ul));
+	r = run(st, user_list_body, &ul, DB_READ_COMMITTED,
+	    "cannot list the users", e);
+	for (i = 0; r == 0 && i < ul.n; i++)
+		r = fn(ul.names[i], ul.created[i], arg);
+	user_list_clear(&ul);
+	free(ul.names);
+	free(ul.created);
+	return r;
+}
+
+struct auth_op {
+	unsigned char hash[PP_SHA256_LEN];
+	char *owner;
+};
+
+static int
+auth_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct auth_op *op = arg;
+	char buf[PP_OWNER_MAX + 1];
+	DBT k, v;
+	int r;
+
+	dbt(&k, op->hash, PP_SHA256_LEN);
+	memset(&v, 0, sizeof(v));
+	v.data = buf;
+	v.ulen = sizeof(buf) - 1;
+	v.flags = DB_DBT_USERMEM;
+	r = st->db[DB_TOKENS]->get(st->db[DB_TOKENS], txn, &k, &v, 0);
+	if (r == DB_NOTFOUND)
+		return pp_err_set(e, PP_EAUTH, "unknown token");
+	if (r)
+		return r;
+	buf[v.size] = '\0';
+	memcpy(op->owner, buf, v.size + 1);
+	return 0;
+}
+
+int
+pp_store_auth(struct pp_store *st, const char *tok, char *owner,
+    struct pp_err *e)
+{
+	struct auth_op op;
+
+	pp_sha256(tok, strlen(tok), op.hash);
+	op.owner = owner;
+	return run(st, auth_body, &op, DB_READ_COMMITTED,
+	    "cannot check the token", e);
+}
+
+struct put_op {
+	struct pp_store_item *items;
+	size_t n;
+	int64_t received;
+};
+
+static int
+put_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct put_op *op = arg;
+	struct pp_buf b;
+	size_t i;
+	int r = 0;
+
+	pp_buf_init(&b);
+	for (i = 0; i < op->n; i++) {
+		struct pp_store_item *it = &op->items[i];
+		struct pp_store_rec *rec = &it->rec;
+		size_t ol = strlen(rec->owner);
+		unsigned char hk[PP_OWNER_MAX + 1 + PP_SHA256_LEN], idb[8];
+		DBT k, pk, v;
+		int tries;
+
+		it->duplicate = 0;
+		it->id = 0;
+		pp_sha256(it->data, it->len, rec->sha256);
+		rec->size = it->len;
+		rec->received_ns = op->received;
+		memcpy(hk, rec->owner, ol + 1);
+		memcpy(hk + ol + 1, rec->sha256, PP_SHA256_LEN);
+		dbt(&k, hk, ol + 1 + PP_SHA256_LEN);
+		memset(&pk, 0, sizeof(pk));
+		pk.data = idb;
+		pk.ulen = sizeof(idb);
+		pk.flags = DB_DBT_USERMEM;
+		memset(&v, 0, sizeof(v));
+		v.flags = DB_DBT_PARTIAL;	/* only the primary key */
+		r = st->db[DB_BYHASH]->pget(st->db[DB_BYHASH], txn, &k, &pk,
+		    &v, 0);
+		if (r == 0 && pk.size == 8) {
+			it->duplicate = 1;
+			it->id = get_be64(idb);
+			continue;
+		}
+		if (r != DB_NOTFOUND)
+			break;
+		b.len = 0;
+		if ((r = rec_encode(rec, &b)) < 0) {
+			pp_err_set(e, r, "out of memory");
+			break;
+		}
+		for (tries = 0; tries < 8; tries++) {
+			uint64_t id;
+
+			if ((r = pp_random_bytes(&id, sizeof(id))) < 0) {
+				pp_err_set(e, r, "no source of randomness");
+				goto out;
+			}
+			if (id == 0)
+				continue;
+			put_be64(idb, id);
+			dbt(&k, idb, 8);
+			dbt(&v, b.data, b.len);
+			r = st->db[DB_META]->put(st->db[DB_META], txn, &k, &v,
+			    DB_NOOVERWRITE);
+			if (r == DB_KEYEXIST)
+				continue;
+			if (r)
+				goto out;
+			it->id = id;
+			dbt(&v, it->data, it->len);
+			if ((r = st->db[DB_DATA]->put(st->db[DB_DATA], txn, &k,
+			    &v, 0)) != 0)
+				goto out;
+			break;
+		}
+		if (!it->id) {
+			r = pp_err_set(e, PP_ESTORE, "cannot choose an id");
+			break;
+		}
+	}
+	if (r == DB_NOTFOUND)
+		r = 0;
+out:
+	pp_buf_release(&b);
+	return r;
+}
+
+int
+pp_store_put(struct pp_store *st, struct pp_store_item *items, size_t n,
+    struct pp_err *e)
+{
+	struct put_op op = { items, n, now_ns() };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!items[i].rec.owner || !pp_store_valid_owner(items[i].rec.owner))
+			return pp_err_set(e, PP_EINVAL, "bad owner");
+	if (n == 0)
+		return 0;
+	return run(st, put_body, &op, 0, "cannot store the profiles", e);
+}
+
+/*
+ * Selection: a skip scan over bytime. Keys are grouped by (owner, program,
+ * type); inside a group they are ordered by start time. The scan seeks
+ * (DB_SET_RANGE) to the first key that can match and, when a key falls
+ * outside the filter, seeks past the rest of its group instead of reading
+ * it.
+ */
+
+struct skey {
+	const unsigned char *owner, *program, *type;
+	size_t owner_len, program_len, type_len;
+	uint64_t start;
+};
+
+static int
+parse_skey(const DBT *k, struct skey *s)
+{
+	const unsigned char *p = k->data, *end = p + k->size, *z;
+
+	if (k->size < 3 + 8)
+		return -1;
+	end -= 8;
+	s->owner = p;
+	if (!(z = memchr(p, 0, end - p)))
+		return -1;
+	s->owner_len = z - p;
+	s->program = p = z + 1;
+	if (!(z = memchr(p, 0, end - p)))
+		return -1;
+	s->program_len = z - p;
+	s->type = p = z + 1;
+	if (!(z = memchr(p, 0, end - p)) || z + 1 != end)
+		return -1;
+	s->type_len = z - p;
+	s->start = get_be64(end);
+	return 0;
+}
+
+/* Compares bytes a (n) with string b like the key order does. */
+static int
+cmp_part(const unsigned char *a, size_t n, const char *b)
+{
+	size_t bn = strlen(b);
+	int c = memcmp(a, b, n < bn ? n : bn);
+
+	if (c)
+		return c;
+	return n < bn ? -1 : n > bn;
+}
+
+/* Builds a seek key: the parts given, each ending in term (0, or 1 for
+ * "past everything with this prefix"), then the time when time_too. */
+static int
+seek_key(struct pp_buf *b, const unsigned char *const *parts,
+    const size_t *lens, int nparts, int last_term, int time_too,
+    uint64_t t)
+{
+	unsigned char tb[8];
+	int i;
+
+	b->len = 0;
+	for (i = 0; i < nparts; i++) {
+		unsigned char term = i + 1 == nparts ? (unsigned char)last_term : 0;
+
+		pp_buf_add(b, parts[i], lens[i]);
+		pp_buf_add(b, &term, 1);
+	}
+	if (time_too) {
+		put_be64(tb, t);
+		pp_buf_add(b, tb, 8);
+	}
+	return b->oom ? PP_ENOMEM : 0;
+}
+
+static int
+has_label(const struct pp_store_rec *r, const char *l)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlabels; i++)
+		if (strcmp(r->labels[i], l) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when list ("a/u,b/u") has an entry whose name is name. */
+static int
+has_sample_type(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (*p) {
+		if (strncmp(p, name, n) == 0 && p[n] == '/')
+			return 1;
+		if (!(p = strchr(p, ',')))
+			break;
+		p++;
+	}
+	return 0;
+}
+
+static int
+rec_matches(const struct pp_store_filter *f, const struct pp_store_rec *r)
+{
+	size_t i;
+
+	if (f->host && strcmp(f->host, r->host) != 0)
+		return 0;
+	if (f->sample_type && !has_sample_type(r->sample_types, f->sample_type))
+		return 0;
+	for (i = 0; i < f->nlabels; i++)
+		if (!has_label(r, f->labels[i]))
+			return 0;
+	return 1;
+}
+
+struct scan {
+	const struct pp_store_filter *f;
+	/* for select: */
+	int (*fn)(const struct pp_store_rec *, void *);
+	void *arg;
+	size_t emitted;
+	int stopped;
+	/* Where a restarted scan resumes: after this key and id. */
+	struct pp_buf last;
+	unsigned char last_id[8];
+	int have_last;
+	/* for expire: */
+	size_t batch, deleted_now;
+	int delete;
+};
+
+/* What to do with the key under the cursor. */
+enum { TAKE, SEEK, DONE };
+
+static int
+classify(const struct pp_store_filter *f, const struct skey *s,
+    struct pp_buf *b, int *rc)
+{
+	uint64_t since = f->since_ns ? (uint64_t)f->since_ns ^ TIME_BIAS : 0;
+	uint64_t until = f->until_ns ? (uint64_t)f->until_ns ^ TIME_BIAS :
+	    UINT64_MAX;
+	const unsigned char *parts[3] = { s->owner, s->program, s->type };
+	size_t lens[3] = { s->owner_len, s->program_len, s->type_len };
+	int c;
+
+	*rc = 0;
+	if (f->owner && (c = cmp_part(s->owner, s->owner_len, f->owner)) != 0)
+		return DONE;	/* we start at the owner: past it now */
+	if (f->program &&
+	    (c = cmp_part(s->program, s->program_len, f->program)) != 0) {
+		if (c > 0) {
+			if (f->owner)
+				return DONE;
+			*rc = seek_key(b, parts, lens, 1, 1, 0, 0);
+			return SEEK;	/* the next owner */
+		}
+		parts[1] = (const unsigned char *)f->program;
+		lens[1] = strlen(f->program);
+		*rc = seek_key(b, parts, lens, 2, 0, 0, 0);
+		return SEEK;
+	}
+	if (f->type && (c = cmp_part(s->type, s->type_len, f->type)) != 0) {
+		if (c > 0) {
+			*rc = seek_key(b, parts, lens, 2, 1, 0, 0);
+			return SEEK;	/* the next program */
+		}
+		parts[2] = (const unsigned char *)f->type;
+		lens[2] = strlen(f->type);
+		*rc = seek_key(b, parts, lens, 3, 0, 0, 0);
+		return SEEK;
+	}
+	if (s->start < since) {
+		*rc = seek_key(b, parts, lens, 3, 0, 1, since);
+		return SEEK;
+	}
+	if (s->start > until) {
+		*rc = seek_key(b, parts, lens, 3, 1, 0, 0);
+		return SEEK;	/* the next type */
+	}
+	return TAKE;
+}
+
+static int
+scan_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct scan *sc = arg;
+	const struct pp_store_filter *f = sc->f;
+	struct pp_buf seek;
+	DBC *c = NULL;
+	DBT k, pk, v;
+	u_int32_t op = DB_SET_RANGE;
+	int r, rc;
+
+	pp_buf_init(&seek);
+	sc->deleted_now = 0;
+	if (sc->have_last) {
+		pp_buf_add(&seek, sc->last.data, sc->last.len);
+	} else if (f->owner) {
+		const unsigned char *parts[2] = {
+			(const unsigned char *)f->owner,
+			(const unsigned char *)f->program };
+		size_t lens[2] = { strlen(f->owner),
+		    f->program ? strlen(f->program) : 0 };
+
+		seek_key(&seek, parts, lens, f->program ? 2 : 1, 0, 0, 0);
+	} else {
+		pp_buf_add(&seek, "", 1);
+	}
+	if (seek.oom) {
+		r = pp_err_set(e, PP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = st->db[DB_BYTIME]->cursor(st->db[DB_BYTIME], txn, &c,
+	    sc->delete ? 0 : DB_READ_COMMITTED)) != 0)
+		goto out;
+	memset(&k, 0, sizeof(k));
+	memset(&pk, 0, sizeof(pk));
+	memset(&v, 0, sizeof(v));
+	k.flags = DB_DBT_REALLOC;
+	for (;;) {
+		struct skey s;
+		struct pp_store_rec rec;
+		int what;
+
+		if (op == DB_SET_RANGE) {
+			void *d = realloc(k.data, seek.len ? seek.len : 1);
+
+			if (!d) {
+				r = pp_err_set(e, PP_ENOMEM, "out of memory");
+				break;
+			}
+			k.data = d;
+			memcpy(k.data, seek.data, seek.len);
+			k.size = (u_int32_t)seek.len;
+			k.ulen = (u_int32_t)seek.len;
+		}
+		r = c->pget(c, &k, &pk, &v, op);
+		if (r)
+			break;
+		op = DB_NEXT;
+		if (parse_skey(&k, &s) < 0)
+			continue;
+		what = classify(f, &s, &seek, &rc);
+		if (rc < 0) {
+			r = pp_err_set(e, rc, "out of memory");
+			break;
+		}
+		if (what == DONE)
+			break;
+		if (what == SEEK) {
+			op = DB_SET_RANGE;
+			continue;
+		}
+		if (sc->have_last) {
+			/* Resuming: skip what the interrupted pass returned. */
+			int cmp = k.size == sc->last.len ? memcmp(k.data,
+			    sc->last.data, k.size) : 1;
+
+			if (cmp == 0 && pk.size == 8 &&
+			    memcmp(pk.data, sc->last_id, 8) <= 0)
+				continue;
+			sc->have_last = 0;
+		}
+		if ((rc = rec_decode(v.data, v.size, &rec, &st->labels,
+		    &st->labels_cap)) < 0) {
+			if (rc == PP_ENOMEM) {
+				r = pp_err_set(e, rc, "out of memory");
+				break;
+			}
+			continue;	/* not ours to judge: skip it */
+		}
+		rec.id = pk.size == 8 ? get_be64(pk.data) : 0;
+		if (!rec_matches(f, &rec))
+			continue;
+		if (sc->delete) {
+			if (sc->deleted_now == sc->batch)
+				break;
+			if ((r = c->del(c, 0)) != 0)
+				break;
+			if ((r = st->db[DB_DATA]->del(st->db[DB_DATA], txn,
+			    &pk, 0)) != 0 && r != DB_NOTFOUND)
+				break;
+			r = 0;
+			sc->deleted_now++;
+			continue;
+		}
+		sc->last.len = 0;
+		pp_buf_add(&sc->last, k.data, k.size);
+		if (sc->last.oom) {
+			r = pp_err_set(e, PP_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(sc->last_id, pk.data, 8);
+		sc->emitted++;
+		if ((sc->stopped = sc->fn(&rec, sc->arg)) != 0)
+			break;
+		/* have_last is set only for a restart; see run_scan */
+		if (f->limit && sc->emitted >= f->limit)
+			break;
+	}
+	if (r == DB_NOTFOUND)
+		r = 0;
+out:
+	if (c)
+		c->close(c);
+	free(k.data);
+	pp_buf_release(&seek);
+	return r;
+}
+
+/* A restarted select resumes after the last record it returned. */
+static int
+scan_select_body(struct pp_store *st, DB_TXN *txn, void *arg,
+    struct pp_err *e)
+{
+	struct scan *sc = arg;
+	int r;
+
+	sc->have_last = sc->emitted > 0;
+	r = scan_body(st, txn, arg, e);
+	return r;
+}
+
+int
+pp_store_select(struct pp_store *st, const struct pp_store_filter *f,
+    int (*fn)(const struct pp_store_rec *rec, void *arg), void *arg,
+    struct pp_err *e)
+{
+	struct scan sc;
+	int r;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.f = f;
+	sc.fn = fn;
+	sc.arg = arg;
+	pp_buf_init(&sc.last);
+	r = run(st, scan_select_body, &sc, DB_READ_COMMITTED,
+	    "cannot read the profiles", e);
+	pp_buf_release(&sc.last);
+	if (r == 0 && sc.stopped)
+		return sc.stopped;
+	return r;
+}
+
+struct get_op {
+	const char *owner;
+	uint64_t id;
+	DBT meta, data;
+};
+
+static int
+get_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
+{
+	struct get_op *op = arg;
+	unsigned char idb[8];
+	struct pp_store_rec rec;
+	DBT k;
+	int r;
+
+	free(op->meta.data);
+	free(op->data.data);
+	memset(&op->meta, 0, sizeof(op->meta));
+	memset(&op->data, 0, sizeof(op->data));
+	op->meta.flags = op->data.flags = DB_DBT_MALLOC;
+	put_be64(idb, op->id);
+	dbt(&k, idb, 8);
+	r = st->db[DB_META]->get(st->db[DB_META], txn, &k, &op->meta, 0);
+	if (r == DB_NOTFOUND)
+		return pp_err_set(e, PP_ENOTFOUND, "no such profile");
+	if (r)
+		return r;
+	if (rec_decode(op->meta.data, op->meta.size, &rec, NULL, NULL) < 0)
+		return pp_err_set(e, PP_ESTORE, "a damaged record");
+	if (op->owner && strcmp(op->owner, rec.owner) != 0)
+		return pp_err_set(e, PP_ENOTFOUND, "no such profile");
+	r = st->db[DB_DATA]->get(st->db[DB_DATA], txn, &k, &op->data, 0);
+	if (r == DB_NOTFOUND)
+		return pp_err_set(e, PP_ENOTFOUND, "no such profile");
+	return r;
+}
+
+int
+pp_store_get(struct pp_store *st, const char *owner, uint64_t id,
+    void **data, size_t *len, struct pp_store_rec *rec, struct pp_err *e)
+{
+	struct get_op op;
+	int r;
+
+	memset(&op, 0, sizeof(op));
+	op.owner = owner;
+	op.id = id;
+	*data = NULL;
+	*len = 0;
+	r = run(st, get_body, &op, DB_READ_COMMITTED, "cannot read the profile",
+	    e);
+	if (r == 0 && rec) {
+		free(st->recbuf);
+		st->recbuf = op.meta.data;
+		op.meta.data = NULL;
+		if ((r = rec_decode(st->recbuf, op.meta.size, rec, &st->labels,
+		    &st->labels_cap)) < 0)
+			pp_err_set(e, r, "a damaged record");
+		rec->id = id;
+	}
+	if (r == 0) {
+		*data = op.data.data;
+		*len = op.data.size;
+		op.data.data = NULL;
+	}
+	free(op.meta.data);
+	free(op.data.data);
+	return r;
+}
+
+int
+pp_store_expire(struct pp_store *st, const char *owner, int64_t before_ns,
+    size_t batch, uint64_t *deleted, struct pp_err *e)
+{
+	struct pp_store_filter f;
+	struct scan sc;
+	int r;
+
+	*deleted = 0;
+	memset(&f, 0, sizeof(f));
+	f.owner = owner;
+	f.until_ns = before_ns - 1;
+	if (f.until_ns == 0)
+		f.until_ns = -1;
+	memset(&sc, 0, sizeof(sc));
+	sc.f = &f;
+	sc.delete = 1;
+	sc.batch = batch ? batch : 1000;
+	pp_buf_init(&sc.last);
+	do {
+		r = run(st, scan_body, &sc, 0, "cannot delete old profiles", e);
+		if (r == 0)
+			*deleted += sc.deleted_now;
+	} while (r == 0 && sc.deleted_now == sc.batch);
+	pp_buf_release(&sc.last);
+	return r;
+}
+
+void
+pp_store_id_str(uint64_t id, char buf[17])
+{
+	snprintf(buf, 17, "%016llx", (unsigned long long)id);
+}
+
+int
+pp_store_id_parse(const char *s, uint64_t *id)
+{
+	unsigned char b[8];
+
+	if (strlen(s) != 16 || pp_unhex(s, b, 8) < 0)
+		return -1;
+	*id = get_be64(b);
+	return *id ? 0 : -1;
+}
