@@ -376,7 +376,7 @@ handle_push(struct xchg *x)
 	json_t *refused = NULL;
 	struct pp_err e = { 0 };
 	size_t i, n = 0, nref = 0;
-	int rc;
+	int rc, single = 0;
 
 	rc = pp_bundle_read(x->req.body, x->req.body_len, &x->o->bundle, &b,
 	    &e);
@@ -390,6 +390,16 @@ handle_push(struct xchg *x)
 	if (b->nmembers == 0) {
 		pp_bundle_free(b);
 		return respond_error(x, 400, "an empty bundle");
+	}
+	if (!b->has_manifest && b->nmembers == 1 && !b->members[0].error) {
+		/* A single profile: libarchive unpacked every layer of it;
+		 * keep the request's own bytes when they are gzipped pprof. */
+		struct pp_profile *p = NULL;
+
+		if (pp_profile_decode(x->req.body, x->req.body_len,
+		    &x->o->decode, &p, &e) == 0)
+			single = 1;
+		pp_profile_free(p);
 	}
 	if (!(items = calloc(b->nmembers, sizeof(*items))) ||
 	    !(strs = calloc(b->nmembers, sizeof(*strs))) ||
@@ -416,7 +426,9 @@ handle_push(struct xchg *x)
 		} else if ((rc = fill_item(&items[n], &strs[n], p, m, x->owner,
 		    NULL, NULL, 0, 0, 0)) < 0 ||
 		    !(strs[n].name = clean_dup(m->name)) ||
-		    stored_bytes(m->data, m->len, &keep, &keep_len, &own) < 0) {
+		    stored_bytes(single ? x->req.body : m->data,
+		    single ? x->req.body_len : m->len, &keep, &keep_len,
+		    &own) < 0) {
 			pp_profile_free(p);
 			rc = respond_error(x, 500, "out of memory");
 			goto out;

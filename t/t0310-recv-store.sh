@@ -1,0 +1,268 @@
+#!/bin/bash
+# pp-recv with requests piped into it, as inetd would hand it a connection,
+# and pp-query on the same store: users and tokens, storing, listing,
+# fetching, idempotency, isolation between users, merging and comparing.
+. "$(dirname "$0")/lib.sh"
+
+HOT=$SRC_ROOT/t/data/hotspot.cpu.pb.gz
+
+# request METHOD PATH TOKEN [BODY-FILE]: writes the request to req.
+request() {
+	{
+		printf '%s %s HTTP/1.1\r\nHost: pp\r\n' "$1" "$2"
+		test -z "$3" || printf 'Authorization: Bearer %s\r\n' "$3"
+		if test -n "${4:-}"; then
+			printf 'Content-Length: %d\r\n\r\n' "$(wc -c <"$4")"
+			cat "$4"
+		else
+			printf '\r\n'
+		fi
+	} >req
+}
+
+# recv METHOD PATH TOKEN [BODY-FILE]: runs the request through pp-recv;
+# the status goes to status, the body to body.
+recv() {
+	request "$@" &&
+	pp-recv -d store -L recv.log <req >resp
+	sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' resp >status &&
+	sed '1,/^\r$/d' resp >body
+}
+
+test_expect_success 'user add prints a token alone on its last line' '
+	pp-recv -d store user add alice >out 2>err &&
+	tail -n 1 out >alice.token &&
+	grep -E "^[0-9a-f]{64}$" alice.token &&
+	grep "added user .alice." err &&
+	pp-recv -d store user add bob | tail -n 1 >bob.token &&
+	ALICE=$(cat alice.token) && BOB=$(cat bob.token) &&
+	test "$ALICE" != "$BOB"
+'
+
+test_expect_success 'user add refuses a second alice and bad names' '
+	test_must_fail pp-recv -d store user add alice 2>err &&
+	grep "exists" err &&
+	test_expect_code 2 pp-recv -d store user add "../x" 2>err &&
+	grep "bad user name" err &&
+	pp-recv -d store user list >list &&
+	test_line_count = 2 list &&
+	grep "^alice " list && grep "^bob " list
+'
+
+test_expect_success 'a single profile is stored, listed and given back intact' '
+	recv POST /v1/push "$ALICE" "$HOT" &&
+	test "$(cat status)" = 200 &&
+	grep "\"duplicate\":false" body &&
+	id=$(sed "s/.*\"id\":\"\([0-9a-f]*\)\".*/\1/" body) &&
+	test ${#id} = 16 &&
+	recv GET /v1/profiles "$ALICE" &&
+	test "$(cat status)" = 200 &&
+	grep "\"id\":\"$id\"" body &&
+	grep "\"program\":\"hotspot\"" body &&
+	grep "\"type\":\"cpu\"" body &&
+	recv GET /v1/profiles/$id "$ALICE" &&
+	test "$(cat status)" = 200 &&
+	cmp "$HOT" body
+'
+
+test_expect_success 'the same profile pushed again is stored once' '
+	recv POST /v1/push "$ALICE" "$HOT" &&
+	test "$(cat status)" = 200 &&
+	grep "\"id\":\"$id\",.*\"duplicate\":true" body &&
+	pp-query -d store -l -o json >list.json &&
+	test $(grep -c "\"id\":" list.json) = 1
+'
+
+test_expect_success 'no token, or a wrong one, is 401; tokens are not logged' '
+	recv GET /v1/profiles "" &&
+	test "$(cat status)" = 401 &&
+	grep -i "^WWW-Authenticate: Bearer" resp &&
+	recv GET /v1/profiles/$id 0000000000000000000000000000000000000000000000000000000000000000 &&
+	test "$(cat status)" = 401 &&
+	recv POST /v1/push "${ALICE%?}0" "$HOT" &&
+	test "$(cat status)" = 401 &&
+	! grep -F "$ALICE" recv.log &&
+	! grep -F "$BOB" recv.log &&
+	! grep -r -F -a "$ALICE" store &&
+	! grep -r -F -a "$BOB" store
+'
+
+test_expect_success 'basic authentication with the token as password works' '
+	{
+		printf "GET /v1/profiles HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n" \
+			"$(printf "alice:%s" "$ALICE" | base64 -w0)"
+	} >req &&
+	pp-recv -d store -L recv.log <req >resp &&
+	head -n 1 resp | grep "^HTTP/1.1 200" &&
+	grep -F "\"id\":\"$id\"" resp
+'
+
+test_expect_success 'bob sees none of alice'"'"'s profiles, and cannot fetch them' '
+	recv GET /v1/profiles "$BOB" &&
+	test "$(cat status)" = 200 &&
+	test "$(cat body)" = "{\"profiles\":[]}" &&
+	recv GET /v1/profiles/$id "$BOB" &&
+	test "$(cat status)" = 404 &&
+	! cmp "$HOT" body &&
+	recv GET /v1/profiles/0123456789abcdef "$BOB" &&
+	test "$(cat status)" = 404 &&
+	cp body missing.body &&
+	recv GET /v1/profiles/$id "$BOB" &&
+	test_cmp missing.body body
+'
+
+test_expect_success 'bob storing the same bytes gets his own copy' '
+	recv POST /v1/push "$BOB" "$HOT" &&
+	test "$(cat status)" = 200 &&
+	grep "\"duplicate\":false" body &&
+	bobid=$(sed "s/.*\"id\":\"\([0-9a-f]*\)\".*/\1/" body) &&
+	test "$bobid" != "$id" &&
+	recv GET /v1/profiles/$bobid "$ALICE" &&
+	test "$(cat status)" = 404 &&
+	pp-query -d store -u alice -l >a && grep $id a && ! grep $bobid a &&
+	pp-query -d store -u bob -l >b && grep $bobid b && ! grep $id b &&
+	pp-query -d store -l >all && test_line_count = 3 all
+'
+
+test_expect_success 'a tar bundle made by GNU tar is stored in one go' '
+	test_have_shared || { echo "no shared profiles"; exit 0; }
+	mkdir bundle &&
+	cp "$SHARED_PROFILES/go-heap.pb.gz" bundle/h.pb.gz &&
+	cp "$SHARED_PROFILES/go-cpu.pb.gz" bundle/c.pb.gz &&
+	(
+		cd bundle &&
+		printf "{\"version\":1,\"profiles\":[" >MANIFEST &&
+		printf "{\"name\":\"h.pb.gz\",\"sha256\":\"%s\",\"host\":\"h1\",\"labels\":[\"env=test\"]}," \
+			$(sha256sum h.pb.gz | cut -c1-64) >>MANIFEST &&
+		printf "{\"name\":\"c.pb.gz\",\"sha256\":\"%s\",\"host\":\"h1\"}]}" \
+			$(sha256sum c.pb.gz | cut -c1-64) >>MANIFEST &&
+		tar cf ../b.tar MANIFEST h.pb.gz c.pb.gz
+	) &&
+	recv POST /v1/push "$ALICE" b.tar &&
+	test "$(cat status)" = 200 &&
+	grep "\"name\":\"h.pb.gz\"" body && grep "\"name\":\"c.pb.gz\"" body &&
+	pp-query -d store -u alice -H h1 -l >l &&
+	test_line_count = 3 l &&
+	grep " heap .* env=test" l &&
+	pp-query -d store -u alice -t heap -L env=test -l >l &&
+	test_line_count = 2 l &&
+	pp-query -d store -u alice -t inuse_space -l >l &&
+	test_line_count = 2 l
+'
+
+test_expect_success 'a bundle with one corrupt profile stores nothing (422)' '
+	test_have_shared || { echo "no shared profiles"; exit 0; }
+	pp-query -d store -l >before &&
+	mkdir bad && cp "$SHARED_PROFILES/go-mutex.pb.gz" bad/ok.pb.gz &&
+	head -c 300 "$SHARED_PROFILES/go-block.pb.gz" >bad/cut.pb.gz &&
+	(
+		cd bad &&
+		printf "{\"version\":1,\"profiles\":[{\"name\":\"ok.pb.gz\",\"sha256\":\"%s\"},{\"name\":\"cut.pb.gz\",\"sha256\":\"%s\"}]}" \
+			$(sha256sum ok.pb.gz | cut -c1-64) \
+			$(sha256sum cut.pb.gz | cut -c1-64) >MANIFEST &&
+		tar czf ../bad.tgz MANIFEST ok.pb.gz cut.pb.gz
+	) &&
+	recv POST /v1/push "$ALICE" bad.tgz &&
+	test "$(cat status)" = 422 &&
+	grep "\"refused\":\[{\"name\":\"cut.pb.gz\",\"error\":\"not a valid profile" body &&
+	grep "\"stored\":\[\]" body &&
+	pp-query -d store -l >after &&
+	test_cmp before after
+'
+
+test_expect_success 'garbage, a truncated request and an oversized body store nothing' '
+	pp-query -d store -l >before &&
+	printf "this is not a profile" >garbage &&
+	recv POST /v1/push "$ALICE" garbage &&
+	test "$(cat status)" = 422 &&
+	grep "not a valid profile" body &&
+	request POST /v1/push "$ALICE" "$HOT" &&
+	head -c $(( $(wc -c <req) - 100 )) req >half &&
+	pp-recv -d store -L recv.log <half >resp;
+	head -n 1 resp | grep "^HTTP/1.1 400" &&
+	printf "POST /v1/push HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Length: 100000000\r\n\r\nxx" "$ALICE" >big &&
+	pp-recv -d store -L recv.log <big >resp;
+	head -n 1 resp | grep "^HTTP/1.1 413" &&
+	printf "GARBAGE\r\n\r\n" | pp-recv -d store -L recv.log >resp;
+	head -n 1 resp | grep "^HTTP/1.1 400" &&
+	pp-query -d store -l >after &&
+	test_cmp before after
+'
+
+test_expect_success 'gzip bombs are refused while they are unpacked' '
+	pp-query -d store -l >before &&
+	yes | head -c 300000000 | gzip -9 >bomb.gz &&
+	test $(wc -c <bomb.gz) -lt 1000000 &&
+	recv POST /v1/push "$ALICE" bomb.gz &&
+	test "$(cat status)" = 413 &&
+	head -c 300000000 /dev/zero | gzip -1 >zeros.gz &&
+	recv POST /v1/push "$ALICE" zeros.gz &&
+	grep "^4" status &&
+	pp-query -d store -l >after &&
+	test_cmp before after
+'
+
+test_expect_success 'unknown paths are 404, wrong methods 405' '
+	recv GET /nothing "$ALICE" &&
+	test "$(cat status)" = 404 &&
+	recv GET /v1/push "$ALICE" &&
+	test "$(cat status)" = 405 &&
+	recv DELETE /v1/profiles/$id "$ALICE" &&
+	test "$(cat status)" = 405
+'
+
+test_expect_success 'the log has one line per exchange, and no stderr' '
+	recv GET /v1/profiles "$ALICE" 2>err &&
+	test ! -s err &&
+	tail -n 1 recv.log | grep " alice GET /v1/profiles 200 listed"
+'
+
+test_expect_success 'pp-query merges what it selects as go tool pprof does' '
+	test_have_shared || { echo "no shared profiles"; exit 0; }
+	command -v go >/dev/null || { echo "no go"; exit 0; }
+	pp-query -d store -u alice -t cpu >merged.pb.gz &&
+	go tool pprof -top -nodecount=1000 merged.pb.gz >got 2>/dev/null &&
+	go tool pprof -top -nodecount=1000 "$HOT" "$SHARED_PROFILES/go-cpu.pb.gz" >want 2>/dev/null &&
+	sed -n "/flat%/,\$p" want >want.rows && sed -n "/flat%/,\$p" got >got.rows &&
+	test_line_count -gt 5 want.rows &&
+	test_cmp want.rows got.rows
+'
+
+test_expect_success 'pp-query --base-since compares as pprof -diff_base does' '
+	test_have_shared || { echo "no shared profiles"; exit 0; }
+	command -v go >/dev/null || { echo "no go"; exit 0; }
+	pp-query -d store -u alice -t cpu -l -o json >l.json &&
+	hs=$(grep -A8 "\"program\": \"hotspot\"" l.json | sed -n "s/.*\"start_ns\": \([0-9]*\)[0-9]\{9\},/\1/p") &&
+	gs=$(grep -A8 "\"sample_types\": \"samples/count,cpu/nanoseconds\"" l.json | sed -n "s/.*\"start_ns\": \([0-9]*\)[0-9]\{9\},/\1/p" | grep -v "^$hs$") &&
+	test -n "$hs" && test -n "$gs" &&
+	pp-query -d store -u alice -t cpu --since @$hs --until @$((hs + 1)) \
+		--base-since @$gs --base-until @$((gs + 1)) >diff.pb.gz &&
+	go tool pprof -top -nodecount=1000 diff.pb.gz >got 2>/dev/null &&
+	go tool pprof -top -nodecount=1000 -diff_base "$SHARED_PROFILES/go-cpu.pb.gz" "$HOT" >want 2>/dev/null &&
+	sed -n "/flat%/,\$p" want >want.rows && sed -n "/flat%/,\$p" got >got.rows &&
+	test_line_count -gt 5 want.rows &&
+	test_cmp want.rows got.rows
+'
+
+test_expect_success 'pp-query says so when nothing matches, and refuses a terminal' '
+	test_must_fail pp-query -d store -p nosuch >out 2>err &&
+	grep "^pp-query: no profiles match" err &&
+	test_must_fail pp-query -d nostore -l 2>err &&
+	grep "no store in .nostore." err
+'
+
+test_expect_success 'pp-query --expire deletes old profiles only' '
+	pp-query -d store -l >before &&
+	test_line_count = 5 before &&
+	pp-query -d store -v --expire 3650d 2>err &&
+	grep "deleted 0 profiles" err &&
+	pp-query -d store -u bob -v --expire 1s 2>err &&
+	grep "deleted 1 profiles" err &&
+	pp-query -d store -l >after &&
+	test_line_count = 4 after &&
+	! grep " bob " after &&
+	recv GET /v1/profiles/$bobid "$BOB" &&
+	test "$(cat status)" = 404
+'
+
+test_done
