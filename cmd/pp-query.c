@@ -10,7 +10,9 @@
 
 #include <jansson.h>
 
+#include "client.h"
 #include "msg.h"
+#include "push.h"
 #include "query.h"
 #include "recv.h"
 #include "store.h"
@@ -20,7 +22,7 @@
 
 enum {
 	OPT_BASE_SINCE = 256, OPT_BASE_UNTIL, OPT_EXPIRE, OPT_LIMIT,
-	OPT_SINCE, OPT_UNTIL,
+	OPT_REMOTE, OPT_SINCE, OPT_UNTIL,
 };
 
 static const struct option longopts[] = {
@@ -35,7 +37,9 @@ static const struct option longopts[] = {
 	{ "list", no_argument, NULL, 'l' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "program", required_argument, NULL, 'p' },
+	{ "remote", required_argument, NULL, OPT_REMOTE },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "token", required_argument, NULL, 'T' },
 	{ "type", required_argument, NULL, 't' },
 	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "user", required_argument, NULL, 'u' },
@@ -47,11 +51,13 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: pp-query [-hlv] [-d dir] [-H host] [-L key=value] "
-	    "[-o format] [-p program]\n"
-	    "                [-t type] [-u user] [--since time] "
-	    "[--until time] [--limit count]\n"
-	    "                [--base-since time] [--base-until time]\n"
+	    "usage: pp-query [-hlv] [-d dir | --remote url [-T file]] "
+	    "[-H host] [-L key=value]\n"
+	    "                [-o format] [-p program] [-t type] [-u user] "
+	    "[--since time]\n"
+	    "                [--until time] [--limit count] "
+	    "[--base-since time]\n"
+	    "                [--base-until time]\n"
 	    "       pp-query [-v] [-d dir] [-u user] --expire age\n");
 	exit(status);
 }
@@ -148,10 +154,17 @@ list_one(const struct pp_store_rec *r, void *arg)
 	return 0;
 }
 
+/* Where profiles come from: the store, or a receiver. */
+struct source {
+	struct pp_store *st;
+	const char *url;
+	char token[256];
+};
+
 static void
-list(struct pp_store *st, const struct pp_store_filter *f, int json)
+list(struct source *src, const struct pp_store_filter *f, int json)
 {
-	struct listing l = { json, f->owner == NULL, NULL, 0 };
+	struct listing l = { json, !src->url && f->owner == NULL, NULL, 0 };
 	struct pp_err e = { 0 };
 	int rc;
 
@@ -165,7 +178,9 @@ list(struct pp_store *st, const struct pp_store_filter *f, int json)
 		printf(" %-20s  %7s  %-16s %-11s %-16s %8s  %s\n", "START",
 		    "LENGTH", "PROGRAM", "TYPE", "HOST", "SIZE", "LABELS");
 	}
-	if ((rc = pp_store_select(st, f, list_one, &l, &e)) < 0)
+	rc = src->url ? pp_client_list(src->url, src->token, f, list_one, &l,
+	    &e) : pp_store_select(src->st, f, list_one, &l, &e);
+	if (rc < 0)
 		pp_die("%s", rc == PP_ENOMEM ? "out of memory" :
 		    pp_err_msg(&e, rc));
 	if (json) {
@@ -178,7 +193,7 @@ list(struct pp_store *st, const struct pp_store_filter *f, int json)
 
 /* Loads what f selects merged into one profile. */
 static struct pp_profile *
-load_merged(struct pp_store *st, const struct pp_store_filter *f,
+load_merged(struct source *src, const struct pp_store_filter *f,
     const char *what)
 {
 	struct pp_profile **ps = NULL, *m = NULL;
@@ -186,7 +201,9 @@ load_merged(struct pp_store *st, const struct pp_store_filter *f,
 	size_t n;
 	int rc;
 
-	if ((rc = pp_query_load(st, f, &ps, &n, &e)) < 0)
+	rc = src->url ? pp_query_load_remote(src->url, src->token, f, &ps, &n,
+	    &e) : pp_query_load(src->st, f, &ps, &n, &e);
+	if (rc < 0)
 		pp_die("%s%s", what, pp_err_msg(&e, rc));
 	if (n == 1) {
 		m = ps[0];
@@ -207,9 +224,10 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = getenv("PP_HOME"), *format = NULL, *expire = NULL;
-	const char **labels = NULL;
+	const char *token_file = NULL, **labels = NULL;
+	struct source src;
+	char deftok[4096];
 	struct pp_store_filter f, bf;
-	struct pp_store *st = NULL;
 	struct pp_err e = { 0 };
 	int64_t now = now_ns(), base_since = 0, base_until = 0;
 	size_t nlabels = 0, cap = 0;
@@ -220,8 +238,9 @@ main(int argc, char **argv)
 	if (!dir || !*dir)
 		dir = DEFAULT_DIR;
 	memset(&f, 0, sizeof(f));
+	memset(&src, 0, sizeof(src));
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:hH:lL:o:p:t:u:v", longopts,
+	while ((c = getopt_long(argc, argv, ":d:hH:lL:o:p:t:T:u:v", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -257,6 +276,12 @@ main(int argc, char **argv)
 			else
 				f.sample_type = optarg;
 			break;
+		case 'T':
+			token_file = optarg;
+			break;
+		case OPT_REMOTE:
+			src.url = optarg;
+			break;
 		case 'u':
 			if (!pp_store_valid_owner(optarg))
 				pp_die_usage("bad user name '%s'", optarg);
@@ -290,10 +315,13 @@ main(int argc, char **argv)
 			f.until_ns = parse_time_opt(optarg, "--until", now);
 			break;
 		case ':':
-			pp_die_usage("option '%s' needs an argument",
+			pp_warn("option '%s' needs an argument",
 			    argv[optind - 1]);
+			usage(2);
+			break;
 		default:
-			pp_die_usage("unknown option '%s'", argv[optind - 1]);
+			pp_warn("unknown option '%s'", argv[optind - 1]);
+			usage(2);
 		}
 	}
 	if (optind < argc)
@@ -310,8 +338,24 @@ main(int argc, char **argv)
 	if (listing && diff)
 		pp_die_usage("-l lists; --base-since and --base-until compare");
 
-	if ((rc = pp_store_open(&st, dir, 0, &e)) < 0)
+	if (src.url && (expire || f.owner))
+		pp_die_usage("--remote reads the token's own profiles: no -u or "
+		    "--expire");
+	if (token_file && !src.url)
+		pp_die_usage("-T goes with --remote");
+	if (src.url) {
+		if (!token_file) {
+			if (pp_push_default_token(deftok, sizeof(deftok)) < 0)
+				pp_die("no token file: give one with -T (looked "
+				    "for '%s')", deftok);
+			token_file = deftok;
+		}
+		if ((rc = pp_push_read_token(token_file, src.token,
+		    sizeof(src.token), &e)) < 0)
+			pp_die("%s", pp_err_msg(&e, rc));
+	} else if ((rc = pp_store_open(&src.st, dir, 0, &e)) < 0) {
 		pp_die("%s", pp_err_msg(&e, rc));
+	}
 
 	if (expire) {
 		int64_t age;
@@ -320,14 +364,14 @@ main(int argc, char **argv)
 		if (pp_parse_duration(expire, &age) < 0)
 			pp_die_usage("--expire wants an age (14d, 12h), not '%s'",
 			    expire);
-		rc = pp_store_expire(st, f.owner, now - age, 0, &deleted, &e);
+		rc = pp_store_expire(src.st, f.owner, now - age, 0, &deleted, &e);
 		if (rc < 0)
 			pp_die("%s", pp_err_msg(&e, rc));
 		if (verbose)
 			fprintf(stderr, "pp-query: deleted %llu profiles older "
 			    "than %s\n", (unsigned long long)deleted, expire);
 	} else if (listing) {
-		list(st, &f, format && strcmp(format, "json") == 0);
+		list(&src, &f, format && strcmp(format, "json") == 0);
 	} else {
 		struct pp_profile *p, *out = NULL;
 		void *buf = NULL;
@@ -336,7 +380,7 @@ main(int argc, char **argv)
 		if (isatty(STDOUT_FILENO))
 			pp_die("not writing a binary profile to a terminal; "
 			    "redirect or pipe the output (or list with -l)");
-		p = load_merged(st, &f, "");
+		p = load_merged(&src, &f, "");
 		if (diff) {
 			struct pp_profile *two[2];
 
@@ -344,7 +388,7 @@ main(int argc, char **argv)
 			bf.since_ns = base_since;
 			bf.until_ns = base_until;
 			two[0] = p;
-			two[1] = load_merged(st, &bf, "the base: ");
+			two[1] = load_merged(&src, &bf, "the base: ");
 			if (pp_profile_make_base(two[1]) < 0)
 				pp_die("out of memory");
 			if ((rc = pp_profile_merge(two, 2, &out, &e)) < 0)
@@ -360,7 +404,8 @@ main(int argc, char **argv)
 		pp_write_output(NULL, buf, len);
 		free(buf);
 	}
-	pp_store_close(st);
+	pp_store_close(src.st);
+	memset(src.token, 0, sizeof(src.token));
 	free(labels);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		pp_die("cannot write the output: %s", strerror(errno));

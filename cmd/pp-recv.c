@@ -141,9 +141,12 @@ main(int argc, char **argv)
 				    "3600, not '%s'", optarg);
 			break;
 		case ':':
-			pp_die_usage("option -%c needs an argument", optopt);
+			pp_warn("option -%c needs an argument", optopt);
+			usage(2);
+			break;
 		default:
-			pp_die_usage("unknown option '%s'", argv[optind - 1]);
+			pp_warn("unknown option '%s'", argv[optind - 1]);
+			usage(2);
 		}
 	}
 	argc -= optind;

@@ -33,26 +33,41 @@ struct pp_http_request {
 	char *query;		/* raw query string after '?', or NULL */
 	struct pp_http_header *headers;
 	size_t nheaders;
-	unsigned char *body;	/* NUL-terminated for convenience */
+	unsigned char *body;	/* NUL-terminated for convenience; never
+				 * NULL after a successful read */
 	size_t body_len;
 	/* private */
 	void *priv;
 };
 
 /* Reads one request from in_fd (a socket, pipe or file). When the request
- * sends "Expect: 100-continue" and its headers are acceptable, writes
- * "HTTP/1.1 100 Continue" to out_fd before reading the body.
+ * sends "Expect: 100-continue", has a body and its headers are acceptable,
+ * writes "HTTP/1.1 100 Continue" to out_fd before reading the body. Reads
+ * 16 KiB at a time, and with a Content-Length no further than the body's
+ * end; bytes after the request are not parsed.
  *
  * Returns 0 with *req filled (release with pp_http_request_release), or a
  * negative PP_E* code and *status the HTTP status to answer with:
  *   PP_EPROTO     400  malformed request, or the peer closed before its end
  *   PP_ETOOBIG    431  headers over max_header
  *   PP_ETOOBIG    413  body over max_body (Content-Length says so, or the
- *                      chunks add up to more)
- *   PP_ETIMEDOUT  408  the request did not arrive within timeout_ms
- *   PP_EIO        0    reading failed (nothing can be answered)
+ *                      chunks add up to more); or chunk-size lines,
+ *                      extensions and trailers over 80 KiB in one go or,
+ *                      with the body, over 2 * max_body + 64 KiB
+ *   PP_ETIMEDOUT  408  the request did not arrive within timeout_ms,
+ *                      counted from the call
+ *   PP_EIO        0    reading failed, or writing 100 Continue did
+ *                      (nothing can be answered)
  *   PP_ENOMEM     500
- * e names what was wrong, fit to send to the client. */
+ * e names what was wrong, fit to send to the client.
+ *
+ * Malformed, besides what http-parser refuses: a line ending in a bare LF,
+ * a folded header line, a header name that is not a token ("Host :"),
+ * more than one Content-Length or Transfer-Encoding header, both of them,
+ * a Transfer-Encoding other than "chunked", a Content-Length that is not
+ * digits, an HTTP version other than 1.x, CONNECT, and a path with a bad
+ * percent-escape or one that decodes to NUL. Trailers after a chunked
+ * body are parsed and dropped. */
 int pp_http_read_request(int in_fd, int out_fd,
     const struct pp_http_limits *lim, struct pp_http_request *req,
     int *status, struct pp_err *e);
@@ -65,21 +80,28 @@ const char *pp_http_header(const struct pp_http_request *req,
 
 /* The value of query parameter name, percent- and '+'-decoded, in a
  * malloc'd string the caller frees; NULL when absent (or out of memory:
- * *err set to PP_ENOMEM then, else 0). A parameter given twice: the first. */
+ * *err set to PP_ENOMEM then; or a value that decodes to a NUL byte:
+ * *err set to PP_EPROTO then; else 0). A parameter given twice: the
+ * first. A parameter without '=' has the value "". A '%' not followed by
+ * two hex digits is kept as it is. */
 char *pp_http_query_param(const struct pp_http_request *req,
     const char *name, int *err);
 
 /* The token of an "Authorization: Bearer TOKEN" header, or the password of
- * "Authorization: Basic base64(user:TOKEN)", copied into tok (size
- * bytes). Returns 0, PP_EAUTH when there is no usable Authorization
- * header, PP_ETOOBIG when the token does not fit. */
+ * "Authorization: Basic base64(user:TOKEN)" (all after the first ':'),
+ * copied into tok (size bytes, the NUL included). The scheme is matched
+ * without regard to case. Returns 0, PP_EAUTH when there is no usable
+ * Authorization header (an empty token, bad base64, no ':', a NUL byte),
+ * PP_ETOOBIG when the token does not fit. */
 int pp_http_auth_token(const struct pp_http_request *req, char *tok,
     size_t size);
 
 /* Writes a whole response to fd: status line with the standard reason
  * phrase, Content-Type (when not NULL), Content-Length, "Connection:
  * close", any extra header lines (each "Name: value\r\n", may be NULL),
- * then body. Retries short writes and EINTR. Returns 0 or PP_EIO. */
+ * then body. Retries short writes and EINTR. On a socket, a peer that has
+ * gone is PP_EIO, not SIGPIPE (on a pipe, SIGPIPE is the caller's).
+ * Returns 0 or PP_EIO. */
 int pp_http_respond(int fd, int status, const char *content_type,
     const char *extra_headers, const void *body, size_t len);
 

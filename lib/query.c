@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client.h"
 #include "query.h"
 #include "util.h"
 
@@ -108,6 +109,7 @@ pp_profiles_free(struct pp_profile **ps, size_t n)
 struct ids {
 	uint64_t *id;
 	size_t n, cap;
+	const struct pp_store_filter *f;	/* remote: exact times */
 };
 
 static int
@@ -115,24 +117,31 @@ collect(const struct pp_store_rec *r, void *arg)
 {
 	struct ids *ids = arg;
 
+	if (ids->f && ((ids->f->since_ns && r->start_ns < ids->f->since_ns) ||
+	    (ids->f->until_ns && r->start_ns > ids->f->until_ns)))
+		return 0;
+
 	if (pp_grow(&ids->id, &ids->cap, ids->n + 1, sizeof(*ids->id)) < 0)
 		return PP_ENOMEM;
 	ids->id[ids->n++] = r->id;
 	return 0;
 }
 
-int
-pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
-    struct pp_profile ***out, size_t *nout, struct pp_err *e)
+static int
+load(struct pp_store *st, const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
+    struct pp_err *e)
 {
-	struct ids ids = { NULL, 0, 0 };
+	struct ids ids = { NULL, 0, 0, base ? f : NULL };
 	struct pp_profile **ps = NULL;
 	size_t i, n = 0;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if ((rc = pp_store_select(st, f, collect, &ids, e)) < 0) {
+	rc = base ? pp_client_list(base, token, f, collect, &ids, e) :
+	    pp_store_select(st, f, collect, &ids, e);
+	if (rc < 0) {
 		if (rc == PP_ENOMEM)
 			pp_err_set(e, rc, "out of memory");
 		goto out;
@@ -150,7 +159,9 @@ pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
 		size_t len;
 		char id[17];
 
-		rc = pp_store_get(st, f->owner, ids.id[i], &data, &len, NULL, e);
+		pp_store_id_str(ids.id[i], id);
+		rc = base ? pp_client_fetch(base, token, id, &data, &len, e) :
+		    pp_store_get(st, f->owner, ids.id[i], &data, &len, NULL, e);
 		if (rc == PP_ENOTFOUND)
 			continue;	/* expired meanwhile */
 		if (rc < 0)
@@ -158,9 +169,10 @@ pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
 		rc = pp_profile_decode(data, len, NULL, &ps[n], e);
 		free(data);
 		if (rc < 0) {
-			pp_store_id_str(ids.id[i], id);
-			pp_err_set(e, rc, "stored profile %s: %s", id,
-			    pp_err_msg(e, rc));
+			char msg[sizeof(e->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", pp_err_msg(e, rc));
+			pp_err_set(e, rc, "stored profile %s: %s", id, msg);
 			goto out;
 		}
 		n++;
@@ -178,6 +190,21 @@ out:
 	pp_profiles_free(ps, n);
 	free(ids.id);
 	return rc;
+}
+
+int
+pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
+    struct pp_profile ***out, size_t *nout, struct pp_err *e)
+{
+	return load(st, NULL, NULL, f, out, nout, e);
+}
+
+int
+pp_query_load_remote(const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
+    struct pp_err *e)
+{
+	return load(NULL, base, token, f, out, nout, e);
 }
 
 int

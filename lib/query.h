@@ -25,6 +25,13 @@ int pp_parse_time(const char *s, int64_t now_ns, int64_t *ns);
 int pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
     struct pp_profile ***ps, size_t *n, struct pp_err *e);
 
+/* As pp_query_load, from the receiver at base (pp-query --remote) with
+ * the user's token: f->owner is ignored, the token decides. Errors also
+ * those of pp_client_list and pp_client_fetch. */
+int pp_query_load_remote(const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile ***ps, size_t *n,
+    struct pp_err *e);
+
 /* Marks every sample of base with the label pprof::base=true and negates
  * its values, as pprof's -diff_base does, so that merging it with the
  * profile it is compared to gives the difference. Returns 0 or PP_ENOMEM. */

@@ -1,0 +1,229 @@
+/* pp-push: upload spooled profiles (or named pprof files) to a receiver;
+ * delete only what it acknowledged. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "push.h"
+#include "spool.h"
+
+#define EX_TEMPFAIL	75	/* sysexits.h: try again later */
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct ctx {
+	int verbose, dry_run;
+	const char *url;
+	const char *dir;	/* the spool, or NULL for named files */
+};
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: pp-push [-hnv] [-b count] [-s dir] [-T file] [-u url] "
+	    "[file ...]\n");
+	exit(status);
+}
+
+static size_t
+parse_count(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 1 || v > 10000)
+		pp_die_usage("-b wants a count of profiles from 1 to 10000, "
+		    "not '%s'", s);
+	return (size_t)v;
+}
+
+static void
+on_event(void *arg, const struct pp_push_event *ev)
+{
+	const struct ctx *c = arg;
+
+	switch (ev->kind) {
+	case PP_PUSH_SENDING:
+		if (c->verbose)
+			pp_warn("sending bundle %zu: %zu profile%s, %zu bytes, "
+			    "to '%s'", ev->bundle, ev->nfiles,
+			    ev->nfiles == 1 ? "" : "s", ev->bytes, c->url);
+		break;
+	case PP_PUSH_STORED:
+		if (!c->verbose)
+			break;
+		if (ev->duplicate)
+			pp_warn("'%s' was stored already, as %s", ev->name,
+			    ev->id ? ev->id : "?");
+		else
+			pp_warn("stored '%s' as %s", ev->name,
+			    ev->id ? ev->id : "?");
+		break;
+	case PP_PUSH_WOULD_SEND:
+		printf("would send %s (%zu bytes) in bundle %zu\n", ev->name,
+		    ev->bytes, ev->bundle);
+		break;
+	case PP_PUSH_BAD:
+		pp_warn("%s '%s' to '%s/bad': %s",
+		    c->dry_run ? "would move" : "moved", ev->name,
+		    c->dir, ev->msg);
+		break;
+	case PP_PUSH_FAILED:
+		pp_warn("cannot push '%s': %s", ev->path, ev->msg);
+		break;
+	case PP_PUSH_KEPT:
+		pp_warn("kept '%s': %s", ev->name, ev->msg);
+		break;
+	case PP_PUSH_RETRY:
+		if (c->verbose)
+			pp_warn("%s", ev->msg);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pp_push_opts o;
+	struct pp_push_stats st;
+	struct pp_err e = { 0 };
+	struct ctx c = { 0, 0, NULL, NULL };
+	char spool[PATH_MAX], tokpath[PATH_MAX], token[1024];
+	const char *sdir = NULL, *tfile = NULL;
+	int ch, rc, status;
+
+	pp_progname = "pp-push";
+	memset(&o, 0, sizeof(o));
+	o.max_count = PP_PUSH_MAX_COUNT;
+	o.url = getenv("PP_URL");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":b:hns:T:u:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			o.max_count = parse_count(optarg);
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 's':
+			sdir = optarg;
+			break;
+		case 'T':
+			tfile = optarg;
+			break;
+		case 'u':
+			o.url = optarg;
+			break;
+		case 'v':
+			c.verbose = 1;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case ':':
+			pp_warn("option '%s' needs an argument",
+			    argv[optind - 1]);
+			usage(2);
+			break;
+		default:
+			if (optopt != 0 && optopt < 256)
+				pp_warn("unknown option '-%c'", optopt);
+			else
+				pp_warn("unknown option '%s'",
+				    argv[optind - 1]);
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0 && sdir != NULL)
+		pp_die_usage("-s and file operands exclude each other");
+
+	if (o.url != NULL && *o.url == '\0')
+		o.url = NULL;
+	if (o.url == NULL && !o.dry_run)
+		pp_die("no receiver: use -u URL or set PP_URL");
+	if (o.url != NULL && strncmp(o.url, "http://", 7) != 0 &&
+	    strncmp(o.url, "https://", 8) != 0)
+		pp_die("not an http or https URL: '%s'", o.url);
+	/* The receiver is named in messages as the user gave it. */
+	c.url = o.url;
+	c.dry_run = o.dry_run;
+
+	if (!o.dry_run) {
+		if (tfile == NULL) {
+			if (pp_push_default_token(tokpath, sizeof(tokpath)) <
+			    0)
+				pp_die("no token: use -T FILE or write the "
+				    "token into '%s'", tokpath);
+			tfile = tokpath;
+		}
+		if ((rc = pp_push_read_token(tfile, token, sizeof(token),
+		    &e)) < 0)
+			pp_die("%s", pp_err_msg(&e, rc));
+		o.token = token;
+	}
+	o.report = on_event;
+	o.arg = &c;
+
+	if (argc > 0) {
+		rc = pp_push_files((const char *const *)argv, (size_t)argc,
+		    &o, &st, &e);
+	} else {
+		if (sdir == NULL) {
+			if (pp_spool_default(spool, sizeof(spool)) < 0)
+				pp_die("no spool directory: use -s DIR or set "
+				    "PP_SPOOL or HOME");
+		} else {
+			snprintf(spool, sizeof(spool), "%s", sdir);
+		}
+		c.dir = spool;
+		rc = pp_push_spool(spool, &o, &st, &e);
+		/* No default spool yet: nothing was ever recorded here. */
+		if (rc == PP_ENOTFOUND && sdir == NULL)
+			rc = 0;
+	}
+	memset(token, 0, sizeof(token));
+
+	switch (rc) {
+	case 0:
+		status = 0;
+		break;
+	case PP_EBUSY:
+		pp_warn("%s", pp_err_msg(&e, rc));
+		status = EX_TEMPFAIL;
+		break;
+	case PP_ENET:
+		pp_warn("%s", pp_err_msg(&e, rc));
+		status = st.bad || st.failed ? 1 : EX_TEMPFAIL;
+		break;
+	case PP_EINVAL:
+		/* Each file was named as it failed. */
+		status = 1;
+		break;
+	default:
+		pp_warn("%s", pp_err_msg(&e, rc));
+		status = 1;
+		break;
+	}
+	if (c.verbose && !o.dry_run)
+		pp_warn("%zu stored, %zu stored already, %zu moved to bad, "
+		    "%zu kept, %zu failed", st.stored, st.duplicates, st.bad,
+		    st.kept, st.failed);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		pp_die("cannot write to standard output: %s",
+		    strerror(errno));
+	return status;
+}
