@@ -368,7 +368,14 @@ report_conn(struct conn *c)
 		return;
 	if (info.pid == g.main_pid)
 		g.main_hello = true;
-	if (g.cpu && info.cpu_off == PP_CPU_OFF_SIGPROF)
+	/* PP_CPU_OFF_SIGPROF comes in HELLO, or later when the program
+	 * installed its handler after the agent started: then the samples
+	 * before it stand. */
+	if (g.cpu && info.cpu_off == PP_CPU_OFF_SIGPROF &&
+	    info.cpu_samples > 0)
+		pp_warn("pid %d handles SIGPROF itself: its CPU time after it "
+		    "took SIGPROF was not profiled", info.pid);
+	else if (g.cpu && info.cpu_off == PP_CPU_OFF_SIGPROF)
 		pp_warn("pid %d handles SIGPROF itself: its CPU time was not "
 		    "profiled", info.pid);
 	else if (g.cpu && info.cpu_off == PP_CPU_OFF_TIMER)

@@ -543,11 +543,22 @@ pp_bundle_read(const void *buf, size_t len,
 	b->priv = priv;
 	r.b = b;
 	r.arena = &priv->arena;
-	if ((r.a = archive_read_new()) == NULL ||
-	    archive_read_support_filter_all(r.a) < ARCHIVE_WARN ||
+	/* Not support_filter_all: for lzop, lrzip and grzip it registers
+	 * external programs, which hostile input would then run. Each of
+	 * these returns ARCHIVE_WARN when it would do the same. */
+	if ((r.a = archive_read_new()) == NULL) {
+		rc = pp_err_set(e, PP_ENOMEM, "out of memory reading bundle");
+		goto out;
+	}
+	if (archive_read_support_filter_gzip(r.a) != ARCHIVE_OK ||
+	    archive_read_support_filter_bzip2(r.a) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(r.a) != ARCHIVE_OK ||
+	    archive_read_support_filter_lzma(r.a) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(r.a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(r.a) != ARCHIVE_OK ||
 	    archive_read_support_format_raw(r.a) != ARCHIVE_OK) {
-		rc = pp_err_set(e, PP_ENOMEM, "cannot set up libarchive");
+		rc = pp_err_set(e, PP_EARCHIVE, "libarchive cannot read "
+		    "tar, gzip, bzip2, xz or zstd by itself");
 		goto out;
 	}
 	if (archive_read_open_memory(r.a, buf, len) != ARCHIVE_OK) {

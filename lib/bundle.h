@@ -1,7 +1,8 @@
 /* Bundles: how pp-push carries many profiles in one request.
  *
  * A bundle is a POSIX tar archive (pax or ustar), sent as is or compressed
- * with gzip, xz or zstd. Its first member is MANIFEST, a JSON document:
+ * with gzip, xz or zstd (the reader also takes bzip2 and lzma, and layers
+ * of them: .gz.gz). Its first member is MANIFEST, a JSON document:
  *
  *   {"version": 1,
  *    "profiles": [

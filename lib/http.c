@@ -80,7 +80,9 @@ on_url(http_parser *p, const char *at, size_t len)
 	struct reader *r = p->data;
 
 	pp_buf_add(&r->url, at, len);
-	return r->url.oom ? (r->oom = true, -1) : 0;
+	if (r->url.oom)
+		r->oom = true;
+	return r->oom ? -1 : 0;
 }
 
 static int
@@ -90,8 +92,10 @@ on_header_field(http_parser *p, const char *at, size_t len)
 
 	if (r->headers_done)	/* a trailer after a chunked body: ignored */
 		return 0;
-	if (r->in_value && add_header(r) < 0)
-		return r->oom = true, -1;
+	if (r->in_value && add_header(r) < 0) {
+		r->oom = true;
+		return -1;
+	}
 	pp_buf_add(&r->field, at, len);
 	return 0;
 }
@@ -115,8 +119,10 @@ on_headers_complete(http_parser *p)
 {
 	struct reader *r = p->data;
 
-	if (r->in_value && add_header(r) < 0)
-		return r->oom = true, -1;
+	if (r->in_value && add_header(r) < 0) {
+		r->oom = true;
+		return -1;
+	}
 	r->headers_done = true;
 	http_parser_pause(p, 1);
 	return 0;
@@ -142,7 +148,9 @@ on_body(http_parser *p, const char *at, size_t len)
 		return -1;
 	}
 	pp_buf_add(&r->body, at, len);
-	return r->body.oom ? (r->oom = true, -1) : 0;
+	if (r->body.oom)
+		r->oom = true;
+	return r->oom ? -1 : 0;
 }
 
 static int
@@ -214,6 +222,7 @@ check_headers(struct reader *r, int *status, struct pp_err *e)
 	const char *cl = NULL, *te = NULL, *s;
 	size_t i, ncl = 0, nte = 0;
 	uint64_t n = 0;
+	bool has_query;
 	int err;
 
 	*status = 400;
@@ -265,8 +274,10 @@ check_headers(struct reader *r, int *status, struct pp_err *e)
 		}
 	}
 
+	*status = 500;
 	if (r->url.oom)
-		return *status = 500, PP_ENOMEM;
+		return pp_err_set(e, PP_ENOMEM, "out of memory reading request");
+	*status = 400;
 	http_parser_url_init(&u);
 	if (r->url.len == 0 ||
 	    http_parser_parse_url(r->url.data, r->url.len, 0, &u) != 0 ||
@@ -274,19 +285,18 @@ check_headers(struct reader *r, int *status, struct pp_err *e)
 		return pp_err_set(e, PP_EPROTO, "bad request target");
 	req->path = decode(r->url.data + u.field_data[UF_PATH].off,
 	    u.field_data[UF_PATH].len, false, true, &err);
-	if (req->path == NULL) {
-		if (err == PP_ENOMEM)
-			return *status = 500, PP_ENOMEM;
+	if (req->path == NULL && err != PP_ENOMEM)
 		return pp_err_set(e, PP_EPROTO, "bad percent-encoding in path");
-	}
-	if (u.field_set & (1 << UF_QUERY)) {
+	/* "/path?" has an empty query, which http-parser does not report. */
+	has_query = memchr(r->url.data, '?', r->url.len) != NULL;
+	if (u.field_set & (1 << UF_QUERY))
 		req->query = strndup(r->url.data + u.field_data[UF_QUERY].off,
 		    u.field_data[UF_QUERY].len);
-		if (req->query == NULL)
-			return *status = 500, PP_ENOMEM;
-	} else if (memchr(r->url.data, '?', r->url.len) != NULL) {
-		if ((req->query = strdup("")) == NULL)
-			return *status = 500, PP_ENOMEM;
+	else if (has_query)
+		req->query = strdup("");
+	if (req->path == NULL || (has_query && req->query == NULL)) {
+		*status = 500;
+		return pp_err_set(e, PP_ENOMEM, "out of memory reading request");
 	}
 	*status = 0;
 	return 0;
@@ -617,8 +627,10 @@ pp_http_query_param(const struct pp_http_request *req, const char *name,
 		klen = (size_t)((eq ? eq : amp) - s);
 		key = decode(s, klen, true, false, &kerr);
 		if (key == NULL) {
-			if (kerr == PP_ENOMEM)
-				return *err = PP_ENOMEM, NULL;
+			if (kerr == PP_ENOMEM) {
+				*err = PP_ENOMEM;
+				return NULL;
+			}
 			continue;	/* a key that cannot be a name */
 		}
 		if (strcmp(key, name) != 0) {

@@ -405,6 +405,15 @@ pp_proc_feed(struct pp_proc *pr, const void *msg, size_t len, struct pp_err *e)
 					return rc;
 			break;
 		}
+		case PP_REC_CPU_OFF: {
+			const struct pp_rec_cpu_off *r = (const void *)p;
+
+			if (h->len < sizeof(*r))
+				return pp_err_set(e, PP_EFORMAT,
+				    "bad cpu-off record");
+			pr->info.cpu_off = (int)r->why;
+			break;
+		}
 		case PP_REC_DROPPED: {
 			const struct pp_rec_dropped *r = (const void *)p;
 

@@ -5,20 +5,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <db.h>
 
 #include "store.h"
 #include "util.h"
 
-#define RETRIES		8
+#define RETRIES		20
 #define REC_VERSION	1
 #define TIME_BIAS	((uint64_t)1 << 63)	/* signed times sort unsigned */
 
-enum { DB_META, DB_DATA, DB_BYTIME, DB_BYHASH, DB_USERS, DB_TOKENS, NDB };
+enum {
+	DB_META, DB_DATA, DB_BYTIME, DB_BYHASH, DB_USERS, DB_TOKENS, DB_WLOCK,
+	NDB
+};
 
 static const char *const db_files[NDB] = {
 	"meta.db", "data.db", "bytime.db", "byhash.db", "users.db", "tokens.db",
+	"lock.db",
 };
 
 struct pp_store {
@@ -297,17 +302,25 @@ close_handles(struct pp_store *st)
 	st->env = NULL;
 }
 
-static int
-open_handles(struct pp_store *st, struct pp_err *e)
+/* Waits a random while, longer with each attempt, so that transactions
+ * that deadlocked do not meet again at once. */
+static void
+backoff(int attempt)
 {
-	u_int32_t fl = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
+	unsigned r = 0;
+
+	pp_random_bytes(&r, sizeof(r));
+	usleep(1000 + r % (2000u << (attempt < 6 ? attempt : 6)));
+}
+
+static int
+open_env(struct pp_store *st, u_int32_t fl)
+{
 	DB_ENV *env;
-	int r, i;
+	int r;
 
 	if ((r = db_env_create(&env, 0)) != 0)
-		return pp_err_set(e, PP_ESTORE, "store '%s': %s", st->dir,
-		    db_strerror(r));
+		return r;
 	st->env = env;
 	env->app_private = st;
 	env->set_errcall(env, errcall);
@@ -318,8 +331,61 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	    (r = env->set_lk_max_objects(env, 100000)) != 0 ||
 	    (r = env->set_lk_max_lockers(env, 10000)) != 0 ||
 	    (r = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
-	    (r = env->open(env, st->dir, fl, 0600)) != 0)
+	    (r = env->open(env, st->dir, fl, 0600)) != 0) {
+		env->close(env, 0);
+		st->env = NULL;
+	}
+	return r;
+}
+
+/* Removes the shared region files (__db.00N), not the data or the log:
+ * what a process killed while it created them left behind. */
+static void
+remove_regions(struct pp_store *st)
+{
+	char path[4096];
+	int i;
+
+	/* DB_ENV->remove(DB_FORCE) would first try to join them, for as long
+	 * again as the failed open: unlink them ourselves. */
+	for (i = 1; i <= 9; i++) {
+		snprintf(path, sizeof(path), "%s/__db.%03d", st->dir, i);
+		unlink(path);
+	}
+}
+
+static int
+open_handles(struct pp_store *st, struct pp_err *e)
+{
+	u_int32_t fl = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
+	DB_ENV *env;
+	int r, i, attempt, removed = 0;
+
+	/*
+	 * Berkeley DB itself retries joining for some seconds when the
+	 * regions look half-made. When it gives up (EAGAIN, or EINVAL from
+	 * mmap), they are the regions of a process killed while it made
+	 * them, which no live process can use either: remove them, and
+	 * recovery rebuilds them from the log. Other failures may be passing
+	 * (another process is creating the environment): wait, try again.
+	 */
+	for (attempt = 0;; attempt++) {
+		st->errmsg[0] = '\0';
+		r = open_env(st, fl);
+		if (r == 0 || r == ENOENT || r == EACCES || r == ENOSPC ||
+		    r == EROFS || attempt == 3)
+			break;
+		if ((r == EAGAIN || r == EINVAL) && !removed) {
+			remove_regions(st);
+			removed = 1;
+			continue;
+		}
+		backoff(attempt);
+	}
+	if (r != 0)
 		return db_fail(st, e, r, "cannot open the environment");
+	env = st->env;
 	for (i = 0; i < NDB; i++) {
 		DB *db;
 
@@ -398,6 +464,33 @@ pp_store_close(struct pp_store *st)
 	free(st);
 }
 
+/* Every writing transaction first takes the write lock of the one record
+ * in lock.db: writers queue instead of deadlocking on each other's pages
+ * (their work is short; the commit's log flush dominates). Readers
+ * (read-committed) are not held up. */
+static int
+writer_lock(struct pp_store *st, DB_TXN *txn)
+{
+	static const char key[] = "writer";
+	unsigned char one = 1;
+	DBT k, v;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)key;
+	k.size = sizeof(key) - 1;
+	v.data = &one;
+	v.ulen = 1;
+	v.flags = DB_DBT_USERMEM;
+	r = st->db[DB_WLOCK]->get(st->db[DB_WLOCK], txn, &k, &v, DB_RMW);
+	if (r == DB_NOTFOUND) {
+		v.size = 1;
+		r = st->db[DB_WLOCK]->put(st->db[DB_WLOCK], txn, &k, &v, 0);
+	}
+	return r;
+}
+
 /* Runs body in a transaction, retrying it after a deadlock and reopening
  * the environment after another process recovered it. body returns 0, a
  * PP_E* code (with e set) or a Berkeley DB code. */
@@ -425,8 +518,10 @@ run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
 		if (r == 0)
 			return 0;
 		if (attempt + 1 < RETRIES && (r == DB_LOCK_DEADLOCK ||
-		    r == DB_LOCK_NOTGRANTED))
+		    r == DB_LOCK_NOTGRANTED)) {
+			backoff(attempt);
 			continue;
+		}
 		if (attempt + 1 < RETRIES && r == DB_RUNRECOVERY) {
 			close_handles(st);
 			continue;
@@ -476,6 +571,8 @@ user_add_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 	DBT k, v;
 	int r;
 
+	if ((r = writer_lock(st, txn)) != 0)
+		return r;
 	memcpy(val, op->hash, PP_SHA256_LEN);
 	put_be64(val + PP_SHA256_LEN, (uint64_t)op->created);
 	dbt(&k, op->name, strlen(op->name));
@@ -513,6 +610,8 @@ user_del_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 	DBT k, v;
 	int r;
 
+	if ((r = writer_lock(st, txn)) != 0)
+		return r;
 	dbt(&k, op->name, strlen(op->name));
 	memset(&v, 0, sizeof(v));
 	v.flags = DB_DBT_MALLOC;
@@ -661,6 +760,8 @@ put_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 	size_t i;
 	int r = 0;
 
+	if ((r = writer_lock(st, txn)) != 0)
+		return r;
 	pp_buf_init(&b);
 	for (i = 0; i < op->n; i++) {
 		struct pp_store_item *it = &op->items[i];
@@ -947,6 +1048,8 @@ scan_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 
 	pp_buf_init(&seek);
 	sc->deleted_now = 0;
+	if (sc->delete && (r = writer_lock(st, txn)) != 0)
+		return r;
 	if (sc->have_last) {
 		pp_buf_add(&seek, sc->last.data, sc->last.len);
 	} else if (f->owner) {

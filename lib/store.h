@@ -10,6 +10,8 @@
  *   byhash.db  secondary, unique: owner\0 sha256(32) -> id
  *   users.db   name -> sha256(token)(32) created_ns(8)
  *   tokens.db  sha256(token)(32) -> name
+ *   lock.db    one record whose write lock every writing transaction
+ *              takes first: writers queue rather than deadlock
  *
  * Ids are random 64-bit numbers, shown as 16 hex digits: they say nothing
  * about how many profiles anyone has. A record is visible only to its

@@ -52,7 +52,22 @@ test_expect_success 'in-use heap: 64 MiB, at least 90% on the leaking function' 
 	pp-render -f folded -i inuse_space "$p" >inuse &&
 	awk "/;leak / { l += \$NF } { t += \$NF }
 	     END { printf \"leak %d of %d bytes\\n\", l, t;
-		   exit !(l >= 0.9 * t && l > 0.85 * 67108864 && l < 1.15 * 67108864) }" inuse
+		   exit !(l >= 0.9 * t && l > 0.7 * 67108864 && l < 1.3 * 67108864) }" inuse
+'
+
+# The estimate's spread: heapleak keeps about 2000 blocks of 33 KiB on
+# average; at the default 512 KiB mean about 6% of them are sampled and the
+# estimate of the 64 MiB has a standard deviation near 8.6%, so a 15% bound
+# would fail one run in twelve (the 30% bound above, once in 1000). At a
+# 128 KiB mean it is 4.1%: 15% is 3.7 deviations. Same estimator, same
+# code; only the rate differs.
+test_expect_success 'in-use heap estimate within 15% of 64 MiB (-m 131072)' '
+	pp-record --heap -m 131072 -o heap128 -- ./heapleak &&
+	p=$(echo heap128/heapleak.*.heap.pb.gz) &&
+	pp-render -f folded -i inuse_space "$p" >inuse128 &&
+	awk "/;leak / { l += \$NF } { t += \$NF }
+	     END { printf \"leak %d of %d bytes\\n\", l, t;
+		   exit !(l >= 0.9 * t && l > 0.85 * 67108864 && l < 1.15 * 67108864) }" inuse128
 '
 
 test_expect_success 'allocated heap: the churning function dominates' '

@@ -46,6 +46,7 @@ seconds() {
 test_expect_success 'build the test programs' '
 	cc -O2 -g -o exiter "$P/exiter.c" &&
 	cc -O2 -g -o sigcatch "$P/sigcatch.c" &&
+	cc -O2 -g -o sigcount "$P/sigcount.c" &&
 	cc -O2 -g -o chain "$P/chain.c"
 '
 
@@ -133,6 +134,35 @@ done
 
 # What the program finds ignored (nohup, a background job of a shell) it
 # must find ignored under pp-record too, as exec(2) keeps it.
+# ^C at a terminal goes to its whole foreground process group, the program
+# included: pp-record must not pass it on a second time (it passes on only
+# what a process sent to it, si_code <= 0). script(1) gives the run a
+# terminal; the ^C is typed once the program is ready.
+if command -v script >/dev/null 2>&1; then
+	test_expect_success '^C at a terminal reaches the program once' '
+		# script(1) ends the run when its input ends: keep it open
+		# until the program has answered (at most 20 s each way).
+		rm -f tty.out &&
+		{
+			i=0
+			while ! grep -qx ready tty.out 2>/dev/null &&
+			    [ $i -lt 200 ]; do
+				sleep 0.1; i=$((i + 1))
+			done
+			printf "\003"
+			while ! grep -q "^SIGINT" tty.out 2>/dev/null &&
+			    [ $i -lt 400 ]; do
+				sleep 0.1; i=$((i + 1))
+			done
+		} | script -qec "pp-record -o sig -- ./sigcount >tty.out" \
+			/dev/null &&
+		cat tty.out &&
+		grep -x "SIGINT 1" tty.out
+	'
+else
+	test_skip '^C at a terminal reaches the program once' 'no script(1)'
+fi
+
 test_expect_success 'signals ignored by the caller stay ignored (nohup)' '
 	(trap "" HUP INT QUIT && ./sigcatch -n) >expect &&
 	(trap "" HUP INT QUIT && pp-record -o sig -- ./sigcatch -n) >out &&

@@ -48,9 +48,8 @@ static int (*real_dlclose)(void *);
 /* Read by the dlopen entry stub below. */
 void *(*pp_real_dlopen)(const char *, int);
 
-/* The next definition of name (glibc's), looked up on first use. */
-static void *
-next_sym(void *_Atomic *slot, const char *name)
+void *
+pp_next_sym(void *_Atomic *slot, const char *name)
 {
 	struct pp_thread *t = &pp_thr;
 	int saved, g;
@@ -380,6 +379,7 @@ fork_child(void)
 	pp_objects_child(fork_locked);
 	fork_locked = 0;
 	pp_unwind_child(t);
+	pp_cpu_child();
 	t->tid = 0;
 	t->has_timer = 0;
 	if ((fd = atomic_exchange(&pp_agent.fd, -1)) >= 0)
@@ -459,13 +459,14 @@ fail:
 static void
 resolve_next(void)
 {
-	(void)next_sym(&real_execve, "execve");
-	(void)next_sym(&real_execv, "execv");
-	(void)next_sym(&real_execvp, "execvp");
-	(void)next_sym(&real_execvpe, "execvpe");
-	(void)next_sym(&real_fexecve, "fexecve");
-	(void)next_sym(&real__exit, "_exit");
-	(void)next_sym(&real__Exit, "_Exit");
+	(void)pp_next_sym(&real_execve, "execve");
+	(void)pp_next_sym(&real_execv, "execv");
+	(void)pp_next_sym(&real_execvp, "execvp");
+	(void)pp_next_sym(&real_execvpe, "execvpe");
+	(void)pp_next_sym(&real_fexecve, "fexecve");
+	(void)pp_next_sym(&real__exit, "_exit");
+	(void)pp_next_sym(&real__Exit, "_Exit");
+	pp_cpu_resolve();
 	if (pp_real_dlopen == NULL)
 		pp_real_dlopen = (void *(*)(const char *, int))dlsym(
 		    RTLD_NEXT, "dlopen");
@@ -515,6 +516,7 @@ thread_start(void *arg)
 	struct pp_thread *t = &pp_thr;
 	struct pp_start s = *(struct pp_start *)arg;
 	int saved = errno;
+	void *ret;
 
 	t->guard = 1;
 	__libc_free(arg);
@@ -522,13 +524,16 @@ thread_start(void *arg)
 		pp_tid(t);
 		pp_thread_register(t);
 		pp_unwind_warm(t);
-		if (pp_agent.cpu_off == PP_CPU_ON &&
+		/* Only a registered thread: its exit must unlist its timer. */
+		if (pp_agent.cpu_off == PP_CPU_ON && t->registered &&
 		    pp_cpu_thread_start(t) == 0)
 			pp_cpu_arm(t);
 	}
 	t->guard = 0;
 	errno = saved;
-	return s.fn(s.arg);
+	ret = s.fn(s.arg);
+	pp_cpu_thread_end(t, (uintptr_t)s.fn);
+	return ret;
 }
 
 static pthread_create_fn
@@ -723,7 +728,7 @@ leaving(void)
 PP_EXPORT int
 execve(const char *path, char *const argv[], char *const envp[])
 {
-	execve_fn f = (execve_fn)next_sym(&real_execve, "execve");
+	execve_fn f = (execve_fn)pp_next_sym(&real_execve, "execve");
 
 	leaving();
 	if (f == NULL) {
@@ -736,7 +741,7 @@ execve(const char *path, char *const argv[], char *const envp[])
 PP_EXPORT int
 execv(const char *path, char *const argv[])
 {
-	execv_fn f = (execv_fn)next_sym(&real_execv, "execv");
+	execv_fn f = (execv_fn)pp_next_sym(&real_execv, "execv");
 
 	leaving();
 	if (f == NULL) {
@@ -749,7 +754,7 @@ execv(const char *path, char *const argv[])
 PP_EXPORT int
 execvp(const char *file, char *const argv[])
 {
-	execv_fn f = (execv_fn)next_sym(&real_execvp, "execvp");
+	execv_fn f = (execv_fn)pp_next_sym(&real_execvp, "execvp");
 
 	leaving();
 	if (f == NULL) {
@@ -762,7 +767,7 @@ execvp(const char *file, char *const argv[])
 PP_EXPORT int
 execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	execve_fn f = (execve_fn)next_sym(&real_execvpe, "execvpe");
+	execve_fn f = (execve_fn)pp_next_sym(&real_execvpe, "execvpe");
 
 	leaving();
 	if (f == NULL) {
@@ -775,7 +780,7 @@ execvpe(const char *file, char *const argv[], char *const envp[])
 PP_EXPORT int
 fexecve(int fd, char *const argv[], char *const envp[])
 {
-	fexecve_fn f = (fexecve_fn)next_sym(&real_fexecve, "fexecve");
+	fexecve_fn f = (fexecve_fn)pp_next_sym(&real_fexecve, "fexecve");
 
 	leaving();
 	if (f == NULL) {
@@ -883,7 +888,7 @@ execle(const char *path, const char *arg, ...)
 PP_EXPORT void
 _exit(int status)
 {
-	exit_fn f = (exit_fn)next_sym(&real__exit, "_exit");
+	exit_fn f = (exit_fn)pp_next_sym(&real__exit, "_exit");
 
 	leaving();
 	if (f != NULL)
@@ -895,7 +900,7 @@ _exit(int status)
 PP_EXPORT void
 _Exit(int status)
 {
-	exit_fn f = (exit_fn)next_sym(&real__Exit, "_Exit");
+	exit_fn f = (exit_fn)pp_next_sym(&real__Exit, "_Exit");
 
 	leaving();
 	if (f != NULL)

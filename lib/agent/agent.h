@@ -14,7 +14,8 @@
  * Interposed: malloc, free, calloc, realloc, reallocarray, memalign,
  * aligned_alloc, posix_memalign, valloc, pvalloc, malloc_usable_size;
  * pthread_create; dlopen, dlclose; execve, execv, execvp, execvpe,
- * fexecve, execl, execlp, execle, _exit, _Exit.
+ * fexecve, execl, execlp, execle, _exit, _Exit; sigaction, signal,
+ * bsd_signal, sysv_signal, sigset (for SIGPROF alone).
  */
 #ifndef PP_AGENT_H
 #define PP_AGENT_H
@@ -57,6 +58,11 @@ struct pp_thread {
 	uint64_t first_ns;	/* CLOCK_MONOTONIC_COARSE of buf's first record */
 	uint64_t last_ns;	/* of the last record appended */
 	timer_t timer;
+	struct pp_thread *tnext;	/* threads with a timer (cpu.c) */
+	struct pp_thread *tprev;
+	uint64_t cpu0;		/* the thread's CPU ns when its timer was */
+	uint64_t first;		/* armed, and the first tick's offset */
+	uint64_t ticks;		/* timer ticks its handler counted */
 	pid_t tid;		/* 0: not asked yet */
 	volatile int guard;	/* inside the agent: pass through, no unwind */
 	volatile int in_dl;	/* inside dlopen/dlclose: no unwind */
@@ -139,6 +145,10 @@ extern void *__libc_pvalloc(size_t) PP_NOPLT;
 
 /* agent.c */
 extern void *(*pp_real_dlopen)(const char *, int) PP_HIDDEN;
+/* The next definition of name (glibc's), looked up on first use and kept
+ * in *slot; NULL if there is none. dlsym may allocate: resolve early what
+ * a signal handler may call. */
+void *pp_next_sym(void *_Atomic *slot, const char *name) PP_HIDDEN;
 /* Sends one message of whole records. wait_ms > 0 allows waiting that long
  * for room (start-up records only); samples never wait. Returns 0, or -1
  * when the message was not sent (the caller counts the drop). A connection
@@ -162,6 +172,14 @@ int pp_cpu_install(void) PP_HIDDEN;
 int pp_cpu_thread_start(struct pp_thread *t) PP_HIDDEN;
 int pp_cpu_arm(struct pp_thread *t) PP_HIDDEN;
 void pp_cpu_thread_stop(struct pp_thread *t) PP_HIDDEN;
+/* The thread's start routine fn returned: stops its timer and sends, as
+ * a sample of fn, the ticks its CPU time since arming was due but the
+ * kernel had not delivered (see cpu.c). */
+void pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn) PP_HIDDEN;
+/* Looks up the functions the SIGPROF wrappers pass calls to. */
+void pp_cpu_resolve(void) PP_HIDDEN;
+/* In a forked child: the parent's threads and timers are gone. */
+void pp_cpu_child(void) PP_HIDDEN;
 
 /* heap.c */
 int pp_heap_init(void) PP_HIDDEN;
@@ -190,8 +208,10 @@ void pp_objects_unlock(void) PP_HIDDEN;
 void pp_objects_child(int locked) PP_HIDDEN;
 
 /* unwind.c */
-/* Loads libunwind privately and runs it once in the calling thread (its
- * first walk allocates and takes locks: never in a handler). */
+/* Loads libunwind privately, takes away its descriptors (unwind.c), and
+ * runs it once in the calling thread (its first walk allocates and takes
+ * locks: never in a handler). Where its descriptors cannot be taken away,
+ * returns 0 without enabling it: stacks are then the leaf alone. */
 int pp_unwind_init(void) PP_HIDDEN;
 /* Makes libunwind usable from this thread's signal handler: allocates its
  * thread-local block now, outside any handler. */

@@ -1,10 +1,34 @@
 /* CPU sampling: one CLOCK_THREAD_CPUTIME_ID timer per thread, delivered to
  * that thread (SIGEV_THREAD_ID) as SIGPROF. A process-wide setitimer hands
  * the signal to whichever thread the kernel picks and under-counts busy
- * processes (golang/go#35057). */
+ * processes (golang/go#35057).
+ *
+ * Short threads. The kernel looks at CPU timers only at its scheduler
+ * tick (every 4 ms at HZ=250) in the running thread: a thread that ends
+ * between its timer's expiry and the next tick never gets that tick, and
+ * a thread of 2 ms of CPU lost three quarters of its samples. The first
+ * expiry is uniform in (0, period] of the thread's CPU time, so the ticks
+ * due by CPU time c are an unbiased count of c / period; when the start
+ * routine returns, the agent counts the ticks due by the thread's CPU
+ * clock, subtracts those the handler saw (1 + overruns each), and sends
+ * the difference as one sample of the start routine: where the time went
+ * inside it is not known, that it went there is.
+ *
+ * A program's own SIGPROF. A program that installs a SIGPROF disposition
+ * of its own (a self-profiler; or SIG_DFL, which the agent's ticks would
+ * turn into a kill) gets SIGPROF to itself: sigaction and the signal()
+ * family are interposed for SIGPROF, and before the program's call goes
+ * through the agent deletes every thread's timer, discards any tick still
+ * pending (setting SIG_IGN discards pending signals in every thread), and
+ * tells pp-record (PP_REC_CPU_OFF). Every timer is on a list, so that one
+ * thread can delete all of them; the list's lock is held with signals
+ * blocked, so that a program's handler calling sigaction cannot find its
+ * own thread holding it.
+ */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -19,6 +43,73 @@
 #endif
 
 #define SAMPLE_HDR	offsetof(struct pp_rec_sample, pc)
+
+typedef int (*sigaction_fn)(int, const struct sigaction *,
+    struct sigaction *);
+typedef void (*sighandler_fn)(int);
+typedef sighandler_fn (*signal_fn)(int, sighandler_fn);
+
+static void *_Atomic real_sigaction, *_Atomic real_signal,
+    *_Atomic real_bsd_signal, *_Atomic real_sysv_signal, *_Atomic real_sigset;
+
+static atomic_flag timers_lock = ATOMIC_FLAG_INIT;
+static struct pp_thread *timers;	/* threads with a timer */
+static atomic_int stopped;		/* the program took SIGPROF */
+
+static int
+do_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+	sigaction_fn f = (sigaction_fn)pp_next_sym(&real_sigaction,
+	    "sigaction");
+
+	if (f == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(sig, sa, old);
+}
+
+static void
+lock_timers(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	while (atomic_flag_test_and_set_explicit(&timers_lock,
+	    memory_order_acquire))
+		sched_yield();
+}
+
+static void
+unlock_timers(const sigset_t *old)
+{
+	atomic_flag_clear_explicit(&timers_lock, memory_order_release);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Locked. */
+static void
+unlist(struct pp_thread *t)
+{
+	if (t->tprev != NULL)
+		t->tprev->tnext = t->tnext;
+	else if (timers == t)
+		timers = t->tnext;
+	if (t->tnext != NULL)
+		t->tnext->tprev = t->tprev;
+	t->tnext = t->tprev = NULL;
+}
+
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
 
 /* The loader's state for debuggers: RT_ADD or RT_DELETE while it changes
  * its list of objects (dlopen, dlclose, by any route), RT_CONSISTENT
@@ -53,12 +144,14 @@ prof_handler(int sig, siginfo_t *si, void *ucv)
 	/* Only our timers' ticks: a SIGPROF sent by kill or setitimer is
 	 * not this thread's CPU time. */
 	if (si == NULL || si->si_code != SI_TIMER ||
-	    si->si_value.sival_ptr != &pp_agent || !pp_on())
+	    si->si_value.sival_ptr != &pp_agent || !pp_on() ||
+	    atomic_load_explicit(&stopped, memory_order_relaxed))
 		goto out;
 	leaf = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 	count = 1;
 	if (t->has_timer && (ov = timer_getoverrun(t->timer)) > 0)
 		count += (uint64_t)ov;
+	t->ticks += count;
 
 	/* Unwind only where libunwind is safe: not inside dlopen/dlclose
 	 * or the loader changing its lists, and not when the agent itself
@@ -104,7 +197,7 @@ pp_cpu_init(void)
 	struct sigaction old;
 
 	loader = dlsym(RTLD_DEFAULT, "_r_debug");
-	if (sigaction(SIGPROF, NULL, &old) == -1)
+	if (do_sigaction(SIGPROF, NULL, &old) == -1)
 		return PP_CPU_OFF_TIMER;
 	/* The program profiles itself (gperftools, its own setitimer): its
 	 * handler stays, and pp samples no CPU. */
@@ -126,7 +219,7 @@ pp_cpu_install(void)
 	 * handlers, not for an unwinder's. */
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPROF, &sa, NULL) == -1)
+	if (do_sigaction(SIGPROF, &sa, NULL) == -1)
 		return -1;
 	pp_agent.handler = 1;
 	return 0;
@@ -136,6 +229,8 @@ int
 pp_cpu_thread_start(struct pp_thread *t)
 {
 	struct sigevent sev;
+	sigset_t old;
+	int rc = -1;
 
 	if (t->has_timer)
 		return 0;
@@ -144,46 +239,251 @@ pp_cpu_thread_start(struct pp_thread *t)
 	sev.sigev_signo = SIGPROF;
 	sev.sigev_value.sival_ptr = &pp_agent;
 	sev.sigev_notify_thread_id = pp_tid(t);
-	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t->timer) == -1)
-		return -1;
+	lock_timers(&old);
+	/* Under the lock: a program taking SIGPROF meanwhile either sees
+	 * this timer on the list or is seen here. */
+	if (atomic_load(&stopped) ||
+	    timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t->timer) == -1)
+		goto out;
 	t->has_timer = 1;
-	return 0;
+	t->tprev = NULL;
+	t->tnext = timers;
+	if (timers != NULL)
+		timers->tprev = t;
+	timers = t;
+	rc = 0;
+out:
+	unlock_timers(&old);
+	return rc;
 }
 
 int
 pp_cpu_arm(struct pp_thread *t)
 {
 	struct itimerspec its;
+	struct timespec ts;
+	uint64_t r, period = pp_agent.period_ns ? pp_agent.period_ns : 1;
+	sigset_t old;
+	int rc = -1;
 
-	if (!t->has_timer)
-		return -1;
 	memset(&its, 0, sizeof(its));
 	its.it_interval.tv_sec = (time_t)(pp_agent.period_ns / 1000000000);
 	its.it_interval.tv_nsec = (long)(pp_agent.period_ns % 1000000000);
-	/* The first tick at a random point of the period, not after a whole
-	 * one, so that threads shorter than a period are sampled too, in
-	 * proportion. */
-	{
-		struct timespec ts;
-		uint64_t r, first;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r = ((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t) *
-		    0x9e3779b97f4a7c15ULL;
-		r ^= r >> 29;
-		first = 1 + r % (pp_agent.period_ns ? pp_agent.period_ns : 1);
-		its.it_value.tv_sec = (time_t)(first / 1000000000);
-		its.it_value.tv_nsec = (long)(first % 1000000000);
+	/* The first tick at a uniformly random point of the period, not
+	 * after a whole one, so that the ticks due are an unbiased count of
+	 * the thread's CPU time, however short. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	r = ((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t) *
+	    0x9e3779b97f4a7c15ULL;
+	r ^= r >> 29;
+	t->first = 1 + r % period;
+	its.it_value.tv_sec = (time_t)(t->first / 1000000000);
+	its.it_value.tv_nsec = (long)(t->first % 1000000000);
+	lock_timers(&old);
+	/* The sweep may have deleted the timer, and its number may be
+	 * someone else's by now: arm it only while it is listed. */
+	if (t->has_timer) {
+		t->ticks = 0;
+		t->cpu0 = thread_cpu_ns();
+		rc = timer_settime(t->timer, 0, &its, NULL);
 	}
-	return timer_settime(t->timer, 0, &its, NULL);
+	unlock_timers(&old);
+	return rc;
 }
 
 void
 pp_cpu_thread_stop(struct pp_thread *t)
 {
+	sigset_t old;
+
 	if (!t->has_timer)
 		return;
-	/* First, so that a tick still pending asks no deleted timer. */
-	t->has_timer = 0;
-	timer_delete(t->timer);
+	lock_timers(&old);
+	if (t->has_timer) {
+		/* First, so that a tick still pending asks no deleted
+		 * timer. */
+		t->has_timer = 0;
+		unlist(t);
+		timer_delete(t->timer);
+	}
+	unlock_timers(&old);
+}
+
+void
+pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn)
+{
+	uint64_t buf[SAMPLE_HDR / 8 + PP_MAX_FRAMES + PP_SKIP_MAX];
+	struct pp_rec_sample *s = (struct pp_rec_sample *)buf;
+	uint64_t c, due, period = pp_agent.period_ns;
+	int saved, g, raw, i, n;
+
+	if (!t->has_timer)
+		return;
+	saved = errno;
+	g = t->guard;
+	t->guard = 1;
+	/* A tick pending at the delete is delivered as the call returns,
+	 * and counted: read the clock after it. */
+	pp_cpu_thread_stop(t);
+	c = thread_cpu_ns();
+	if (period == 0 || c < t->cpu0 + t->first || !pp_on() ||
+	    atomic_load(&stopped))
+		goto out;
+	due = 1 + (c - t->cpu0 - t->first) / period;
+	if (due <= t->ticks)
+		goto out;
+	/* fn as the leaf, under the frames that called it. */
+	s->pc[0] = fn;
+	n = 1;
+	raw = pp_unwind(s->pc + 1, PP_MAX_FRAMES + PP_SKIP_MAX - 1);
+	for (i = 1; i <= raw && n < PP_MAX_FRAMES; i++)
+		if (s->pc[i] < pp_agent.self_lo || s->pc[i] >= pp_agent.self_hi)
+			s->pc[n++] = s->pc[i];
+	memset(s, 0, SAMPLE_HDR);
+	s->h.type = PP_REC_SAMPLE;
+	s->h.len = (uint32_t)(SAMPLE_HDR + 8 * (size_t)n);
+	s->kind = PP_SAMPLE_CPU;
+	s->nframes = (uint16_t)n;
+	s->tid = (uint32_t)pp_tid(t);
+	s->count = due - t->ticks;
+	s->value = s->count * period;
+	if (pp_send(s, s->h.len, 0) == 0)
+		pp_report_drops();
+	else
+		atomic_fetch_add(&pp_agent.drop_samples, 1);
+out:
+	t->guard = g;
+	errno = saved;
+}
+
+void
+pp_cpu_child(void)
+{
+	/* One thread now, whose timer (not inherited) the child makes
+	 * anew. */
+	atomic_flag_clear(&timers_lock);
+	timers = NULL;
+	pp_thr.tnext = pp_thr.tprev = NULL;
+}
+
+/* The program is about to set SIGPROF's disposition to handler (a
+ * function, SIG_DFL or SIG_IGN). */
+static void
+program_sigprof(const void *handler)
+{
+	struct pp_thread *t = &pp_thr, *p, *next;
+	struct pp_rec_cpu_off r;
+	struct sigaction ign;
+	sigset_t old;
+	int saved, g;
+
+	/* Before the agent's handler is in, pp_cpu_init sees the
+	 * program's; the agent's own handler put back is no claim. */
+	if (!pp_agent.handler ||
+	    handler == (const void *)prof_handler ||
+	    atomic_load(&stopped))
+		return;
+	saved = errno;
+	g = t->guard;
+	t->guard = 1;
+	lock_timers(&old);
+	if (atomic_exchange(&stopped, 1)) {
+		unlock_timers(&old);
+		goto out;
+	}
+	pp_agent.cpu_off = PP_CPU_OFF_SIGPROF;
+	for (p = timers; p != NULL; p = next) {
+		next = p->tnext;
+		p->has_timer = 0;
+		p->tnext = p->tprev = NULL;
+		timer_delete(p->timer);
+	}
+	timers = NULL;
+	unlock_timers(&old);
+	/* Ticks already queued to some thread would reach the program's
+	 * handler: SIG_IGN discards them everywhere. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	(void)do_sigaction(SIGPROF, &ign, NULL);
+	pp_agent.handler = 0;
+	if (pp_on()) {
+		memset(&r, 0, sizeof(r));
+		r.h.type = PP_REC_CPU_OFF;
+		r.h.len = sizeof(r);
+		r.why = PP_CPU_OFF_SIGPROF;
+		(void)pp_send(&r, sizeof(r), 100);
+	}
+out:
+	t->guard = g;
+	errno = saved;
+}
+
+void
+pp_cpu_resolve(void)
+{
+	(void)pp_next_sym(&real_sigaction, "sigaction");
+	(void)pp_next_sym(&real_signal, "signal");
+	(void)pp_next_sym(&real_bsd_signal, "bsd_signal");
+	(void)pp_next_sym(&real_sysv_signal, "sysv_signal");
+	(void)pp_next_sym(&real_sigset, "sigset");
+}
+
+PP_EXPORT int
+sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+	if (sig == SIGPROF && sa != NULL)
+		program_sigprof(sa->sa_flags & SA_SIGINFO ?
+		    (const void *)sa->sa_sigaction :
+		    (const void *)sa->sa_handler);
+	return do_sigaction(sig, sa, old);
+}
+
+static sighandler_fn
+call_signal(void *_Atomic *slot, const char *name, int sig, sighandler_fn h)
+{
+	signal_fn f = (signal_fn)pp_next_sym(slot, name);
+
+	if (sig == SIGPROF && h != SIG_ERR)
+		program_sigprof((const void *)h);
+	if (f == NULL) {
+		errno = ENOSYS;
+		return SIG_ERR;
+	}
+	return f(sig, h);
+}
+
+PP_EXPORT sighandler_fn
+signal(int sig, sighandler_fn h)
+{
+	return call_signal(&real_signal, "signal", sig, h);
+}
+
+PP_EXPORT sighandler_fn
+bsd_signal(int sig, sighandler_fn h)
+{
+	return call_signal(&real_bsd_signal, "bsd_signal", sig, h);
+}
+
+PP_EXPORT sighandler_fn
+sysv_signal(int sig, sighandler_fn h)
+{
+	return call_signal(&real_sysv_signal, "sysv_signal", sig, h);
+}
+
+PP_EXPORT sighandler_fn
+sigset(int sig, sighandler_fn h)
+{
+	signal_fn f;
+
+	/* SIG_HOLD blocks the signal and leaves the handler alone. */
+	if (h == SIG_HOLD) {
+		if ((f = (signal_fn)pp_next_sym(&real_sigset,
+		    "sigset")) == NULL) {
+			errno = ENOSYS;
+			return SIG_ERR;
+		}
+		return f(sig, h);
+	}
+	return call_signal(&real_sigset, "sigset", sig, h);
 }

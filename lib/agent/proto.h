@@ -14,7 +14,8 @@
  *
  * The first record of a connection is PP_REC_HELLO. Then, in any order:
  * PP_REC_OBJECT for every loaded object (again after each dlopen), samples,
- * frees of sampled blocks, and drop counts.
+ * frees of sampled blocks, and drop counts; and at most once,
+ * PP_REC_CPU_OFF when CPU sampling stops for good.
  *
  * A sampled heap block is named by a key, unique within the connection,
  * not by its address: heap records wait in per-thread buffers, so a block
@@ -49,6 +50,7 @@ enum pp_rec_type {
 	PP_REC_SAMPLE = 3,
 	PP_REC_FREE = 4,
 	PP_REC_DROPPED = 5,
+	PP_REC_CPU_OFF = 6,
 };
 
 struct pp_rec {
@@ -124,6 +126,16 @@ struct pp_rec_dropped {
 	struct pp_rec h;
 	uint64_t samples;
 	uint64_t frees;
+};
+
+/* CPU sampling has stopped for good, for the reason in why (PP_CPU_OFF_*:
+ * PP_CPU_OFF_SIGPROF when the program installed a SIGPROF disposition of
+ * its own after the agent started). No CPU samples follow; those before
+ * it stand. */
+struct pp_rec_cpu_off {
+	struct pp_rec h;
+	uint32_t why;
+	uint32_t reserved;
 };
 
 #endif

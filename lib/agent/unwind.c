@@ -12,13 +12,36 @@
  * use in a thread touches its thread-local variables, which for a
  * dlopen'd library glibc allocates with malloc: both happen outside any
  * signal handler (pp_unwind_init, pp_unwind_warm).
+ *
+ * libunwind checks that an address is readable before it reads it (in
+ * frames past a signal frame) by writing a byte from it into a pipe of its
+ * own, opened at its first walk on the lowest free numbers (3 and 4, say).
+ * A program that closes every descriptor it did not open, and opens files
+ * on those numbers, would then have libunwind read from its file, write
+ * a byte into its other file, or close both and put its pipe there: on the
+ * next walk after a signal, at any moment. So libunwind gets no pipe: its
+ * calls to pipe2, read, write, close and syscall are redirected (in its
+ * own GOT, nobody else's) to the functions below, which hand it two
+ * negative numbers that no descriptor can have, and answer its one-byte
+ * write with process_vm_readv on the process itself: a system call that
+ * reads memory and fails with EFAULT where it is unmapped or unreadable,
+ * as the write did, with no descriptor to lose and nothing to inherit
+ * across fork or exec; it is async-signal-safe. Calls on any other number
+ * go to glibc unchanged.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <limits.h>
+#include <link.h>
+#include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +63,225 @@ static void barrier_register(void);
 static int (*unw_backtrace_fn)(void **, int);
 static size_t unw_modid;
 
+/* The numbers libunwind gets for its pipe: never descriptors. */
+#define VFD_READ	(-2)
+#define VFD_WRITE	(-3)
+
+/* process_vm_readv refused (seccomp, an old kernel): use futex instead. */
+static int vm_read_broken;
+
+/* Is the byte at addr readable? 1, or -1 with errno EFAULT. */
+static int
+readable(const void *addr)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct iovec local, remote;
+	char c;
+
+	if (!vm_read_broken) {
+		local.iov_base = &c;
+		local.iov_len = 1;
+		remote.iov_base = (void *)addr;
+		remote.iov_len = 1;
+		if (syscall(SYS_process_vm_readv, getpid(), &local, 1UL,
+		    &remote, 1UL, 0UL) == 1)
+			return 1;
+		if (errno == EFAULT)
+			return -1;
+		vm_read_broken = 1;
+	}
+	/* FUTEX_WAIT reads the word (EFAULT if it cannot) and, with a zero
+	 * timeout, never sleeps: EAGAIN when it differs from the value
+	 * given, ETIMEDOUT when it equals it. */
+	if (syscall(SYS_futex, (void *)((uintptr_t)addr & ~(uintptr_t)3),
+	    FUTEX_WAIT_PRIVATE, 0, &zero, NULL, 0) == -1 && errno == EFAULT)
+		return -1;
+	return 1;
+}
+
+static int
+unw_pipe2(int fd[2], int flags)
+{
+	(void)flags;
+	fd[0] = VFD_READ;
+	fd[1] = VFD_WRITE;
+	return 0;
+}
+
+static ssize_t
+unw_read(int fd, void *buf, size_t n)
+{
+	if (fd == VFD_READ) {
+		/* An empty pipe: libunwind keeps it. */
+		errno = EAGAIN;
+		return -1;
+	}
+	return read(fd, buf, n);
+}
+
+static ssize_t
+unw_write(int fd, const void *buf, size_t n)
+{
+	if (fd == VFD_WRITE)
+		return n == 0 ? 0 : readable(buf);
+	return write(fd, buf, n);
+}
+
+static int
+unw_close(int fd)
+{
+	if (fd == VFD_READ || fd == VFD_WRITE)
+		return 0;
+	return close(fd);
+}
+
+/* libunwind writes through syscall(SYS_write, ...), so that sanitizers do
+ * not see the read of the address. Six arguments pass through whatever
+ * the caller gave (the extra ones are whatever is in those registers, as
+ * with glibc's syscall). */
+static long
+unw_syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_write && (int)a[0] == VFD_WRITE)
+		return a[2] == 0 ? 0 : readable((const void *)a[1]);
+	return syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static const struct {
+	const char *name;
+	void *fn;
+} unw_hooks[] = {
+	{ "close", (void *)unw_close },
+	{ "pipe2", (void *)unw_pipe2 },
+	{ "read", (void *)unw_read },
+	{ "syscall", (void *)unw_syscall },
+	{ "write", (void *)unw_write },
+};
+
+struct relro {
+	uintptr_t base, lo, hi;
+};
+
+static int
+find_relro(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct relro *r = arg;
+	int i;
+
+	(void)size;
+	if (info->dlpi_addr != r->base)
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_GNU_RELRO) {
+			r->lo = r->base + info->dlpi_phdr[i].p_vaddr;
+			r->hi = r->lo + info->dlpi_phdr[i].p_memsz;
+		}
+	return 1;
+}
+
+/* Points the GOT slots of n relocations at our hooks; returns the hooks
+ * set. */
+static unsigned
+patch_relocs(const ElfW(Rela) *rel, size_t n, const ElfW(Sym) *sym,
+    const char *str, uintptr_t base, const struct relro *rr)
+{
+	uintptr_t slot, page, psz = (uintptr_t)sysconf(_SC_PAGESIZE);
+	unsigned done = 0;
+	const char *name;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (ELF64_R_TYPE(rel[i].r_info) != R_X86_64_JUMP_SLOT &&
+		    ELF64_R_TYPE(rel[i].r_info) != R_X86_64_GLOB_DAT)
+			continue;
+		name = str + sym[ELF64_R_SYM(rel[i].r_info)].st_name;
+		for (k = 0; k < sizeof(unw_hooks) / sizeof(unw_hooks[0]); k++)
+			if (strcmp(name, unw_hooks[k].name) == 0)
+				break;
+		if (k == sizeof(unw_hooks) / sizeof(unw_hooks[0]))
+			continue;
+		slot = base + rel[i].r_offset;
+		page = slot & ~(psz - 1);
+		if (slot >= rr->lo && slot < rr->hi) {
+			if (mprotect((void *)page, psz, PROT_READ |
+			    PROT_WRITE) == -1)
+				continue;
+			*(void **)slot = unw_hooks[k].fn;
+			(void)mprotect((void *)page, psz, PROT_READ);
+		} else
+			*(void **)slot = unw_hooks[k].fn;
+		done |= 1U << k;
+	}
+	return done;
+}
+
+/* Redirects libunwind's descriptor calls (see the top of this file), before
+ * its first walk opens the pipe. Returns 0, or -1 if pipe2 or the write
+ * (syscall or write) could not be redirected. */
+static int
+hook_libunwind(void *h)
+{
+	struct link_map *lm;
+	struct relro rr = { 0, 0, 0 };
+	const ElfW(Dyn) *d;
+	const ElfW(Rela) *rela = NULL, *jmprel = NULL;
+	const ElfW(Sym) *sym = NULL;
+	const char *str = NULL;
+	size_t relasz = 0, jmpsz = 0;
+	uintptr_t base, v;
+	unsigned done;
+
+	if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == -1 || lm == NULL)
+		return -1;
+	base = lm->l_addr;
+	for (d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+		/* glibc relocates these in place; file values are below the
+		 * base. */
+		v = d->d_un.d_ptr;
+		switch (d->d_tag) {
+		case DT_RELA:
+			rela = (const void *)(v < base ? v + base : v);
+			break;
+		case DT_RELASZ:
+			relasz = d->d_un.d_val;
+			break;
+		case DT_JMPREL:
+			jmprel = (const void *)(v < base ? v + base : v);
+			break;
+		case DT_PLTRELSZ:
+			jmpsz = d->d_un.d_val;
+			break;
+		case DT_SYMTAB:
+			sym = (const void *)(v < base ? v + base : v);
+			break;
+		case DT_STRTAB:
+			str = (const void *)(v < base ? v + base : v);
+			break;
+		}
+	}
+	if (sym == NULL || str == NULL)
+		return -1;
+	rr.base = base;
+	(void)dl_iterate_phdr(find_relro, &rr);
+	done = 0;
+	if (rela != NULL)
+		done |= patch_relocs(rela, relasz / sizeof(*rela), sym, str,
+		    base, &rr);
+	if (jmprel != NULL)
+		done |= patch_relocs(jmprel, jmpsz / sizeof(*jmprel), sym, str,
+		    base, &rr);
+	/* pipe2 (index 1), and syscall or write (3, 4). */
+	return (done & 2) && (done & 24) ? 0 : -1;
+}
+
 int
 pp_unwind_init(void)
 {
@@ -50,6 +292,11 @@ pp_unwind_init(void)
 	if (pp_real_dlopen == NULL ||
 	    (h = pp_real_dlopen(UNW_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return -1;
+	/* Without the hooks libunwind would keep a pipe the program can
+	 * take from under it: it never walks then, and samples keep their
+	 * leaf alone. */
+	if (hook_libunwind(h) == -1)
+		return 0;
 	if ((unw_backtrace_fn = (int (*)(void **, int))dlsym(h,
 	    "unw_backtrace")) == NULL)
 		return -1;

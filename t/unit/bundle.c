@@ -457,6 +457,14 @@ test_single(const char *path)
 	    "bytes that are no archive are a single profile, for the "
 	    "profile decoder to judge");
 	pp_bundle_free(b);
+
+	/* support_filter_all would hand lzop data to an lzop program (and
+	 * fail here, where there is none): it is a single profile. */
+	memcpy(junk, "\x89LZO\0\r\n\x1a\n", 9);
+	rc = read_b(junk, sizeof(junk), NULL, &b, &e);
+	ok(rc == 0 && b->nmembers == 1 && b->members[0].len == sizeof(junk),
+	    "lzop data is not given to an lzop program");
+	pp_bundle_free(b);
 	free(f.p);
 	free(raw.p);
 }
@@ -514,7 +522,7 @@ test_bombs(void)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = read_b(t.p, t.len, NULL, &b, &e);
 		s = secs_since(&t0);
-		ok(rc == PP_ETOOBIG && s < 0.2 && strstr(e.msg, "big"),
+		ok(rc == PP_ETOOBIG && s < 1 && strstr(e.msg, "big"),
 		    "tar.gz member of 100 MiB (%zu bytes): PP_ETOOBIG in "
 		    "%.3f s", t.len, s);
 		free(t.p);

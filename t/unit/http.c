@@ -162,6 +162,11 @@ test_basic(void)
 	ok(r.out[0] == '\0', "nothing written to out_fd");
 	pp_http_request_release(&r.req);
 
+	run("GET /empty? HTTP/1.1\r\n\r\n", NULL, &r);
+	ok(r.rc == 0 && r.req.query && r.req.query[0] == '\0' &&
+	    strcmp(r.req.path, "/empty") == 0, "'?' alone: empty query");
+	pp_http_request_release(&r.req);
+
 	run("GET /plain HTTP/1.0\r\n\r\n", NULL, &r);
 	ok(r.rc == 0 && r.req.query == NULL && strcmp(r.req.path, "/plain") == 0,
 	    "HTTP/1.0 without query: query NULL");
