@@ -13,7 +13,7 @@ probe() {
 	command -v prove >/dev/null 2>&1 &&
 	pkg-config --exists $pkgs &&
 	test -f /usr/include/db.h && test -f /usr/include/http_parser.h &&
-	test -x /usr/sbin/inetd &&
+	test -x /usr/sbin/inetd && command -v curl >/dev/null 2>&1 &&
 	test -f /usr/lib/x86_64-linux-gnu/graphviz/libgvplugin_dot_layout.so -o \
 	     -n "$(find /usr/lib* -name 'libgvplugin_dot_layout.so*' 2>/dev/null | head -n 1)" &&
 	{ test "${1:-}" != --bench || { command -v go && command -v dot &&
