@@ -249,6 +249,38 @@ test_with_shared 'pp-query --base-since compares as pprof -diff_base does' '
 	test_cmp want.rows got.rows
 '
 
+test_expect_success 'Pyroscope ingest: a raw pprof, and one in a multipart form' '
+	printf "main;ingest;raw 7\n" | pp-test fromfolded >raw.pb.gz &&
+	recv POST "/ingest?name=shop.cpu%7Benv%3Dstaging%2Cregion%3Deu%7D&from=1700000000&until=1700000010&format=pprof" "$ALICE" raw.pb.gz &&
+	test "$(cat status)" = 200 &&
+	pp-query -d store -u alice -p shop -l >l &&
+	test_line_count = 2 l &&
+	grep " cpu .*env=staging,region=eu" l &&
+	printf "main;ingest;form 9\n" | pp-test fromfolded >form.pb.gz &&
+	{
+		printf -- "--XyZ\r\nContent-Disposition: form-data; name=\"profile\"; filename=\"profile.pprof\"\r\n"
+		printf "Content-Type: application/octet-stream\r\n\r\n"
+		cat form.pb.gz
+		printf "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"sample_type_config\"\r\n\r\n{}\r\n--XyZ--\r\n"
+	} >form.body &&
+	{
+		printf "POST /ingest?name=shop&from=1700000100&until=1700000110 HTTP/1.1\r\n"
+		printf "Authorization: Bearer %s\r\n" "$ALICE"
+		printf "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+		printf "Content-Length: %d\r\n\r\n" $(wc -c <form.body)
+		cat form.body
+	} >req &&
+	pp-recv -d store -L recv.log <req >resp &&
+	head -n 1 resp | grep "^HTTP/1.1 200" &&
+	pp-query -d store -u alice -p shop -t cpu >shop.pb.gz &&
+	pp-render -f top shop.pb.gz >top &&
+	grep " raw$" top && grep " form$" top &&
+	recv POST "/ingest?name=shop&from=x" "$ALICE" raw.pb.gz &&
+	test "$(cat status)" = 400 &&
+	recv POST "/ingest?name=shop&format=jfr" "$ALICE" raw.pb.gz &&
+	test "$(cat status)" = 400
+'
+
 test_expect_success 'pp-query says so when nothing matches, and refuses a terminal' '
 	test_must_fail pp-query -d store -p nosuch >out 2>err &&
 	grep "^pp-query: no profiles match" err &&
