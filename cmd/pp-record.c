@@ -108,13 +108,24 @@ on_signal(int sig, siginfo_t *si, void *ctx)
 
 static const int handled[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 static bool ignored[NSIG];	/* ignored when we started: left so */
+static sigset_t caller_mask;	/* the mask we started with: the program's */
 
+/* Installs the handlers, with the handled signals blocked: until spawn()
+ * knows the program's pid there is nobody to pass a signal on to, and one
+ * that came meanwhile would be lost (the program would run on as if it
+ * had never been sent). spawn() unblocks them, and what is pending then
+ * goes to the program. */
 static void
 setup_signals(void)
 {
 	struct sigaction sa, old;
+	sigset_t block;
 	size_t i;
 
+	sigemptyset(&block);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&block, handled[i]);
+	sigprocmask(SIG_BLOCK, &block, &caller_mask);
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		pp_die("cannot create a pipe: %s", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
@@ -191,19 +202,20 @@ setenv_num(const char *name, unsigned long long v)
 }
 
 /* Starts the program; returns its pid. Exits 127 (126) when it cannot be
- * run, as a shell does. */
+ * run, as a shell does. Called with the handled signals blocked
+ * (setup_signals); returns with the caller's mask back. */
 static pid_t
 spawn(char **argv, const char *agent, const char *sockname)
 {
 	int errpipe[2], err = 0;
-	sigset_t all, old;
+	sigset_t all;
 	pid_t pid;
 	ssize_t n;
 
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		pp_die("cannot create a pipe: %s", strerror(errno));
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	sigprocmask(SIG_BLOCK, &all, NULL);
 	if ((pid = fork()) < 0)
 		pp_die("cannot fork: %s", strerror(errno));
 	if (pid == 0) {
@@ -212,7 +224,7 @@ spawn(char **argv, const char *agent, const char *sockname)
 		for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 			if (!ignored[handled[i]])
 				signal(handled[i], SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigprocmask(SIG_SETMASK, &caller_mask, NULL);
 		close(errpipe[0]);
 		if (agent != NULL) {
 			const char *pre = getenv("LD_PRELOAD");
@@ -238,7 +250,8 @@ spawn(char **argv, const char *agent, const char *sockname)
 	}
 	close(errpipe[1]);
 	g.child = g.main_pid = pid;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* A signal held since setup_signals is passed on now. */
+	sigprocmask(SIG_SETMASK, &caller_mask, NULL);
 	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
 		;
 	close(errpipe[0]);

@@ -101,9 +101,16 @@ test_expect_success 'standard error passes through' '
 
 # A signal sent to pp-record reaches the program, whose handler prints it
 # and exits with 40 + its number.
+# Each test removes the out of the one before: the background job empties
+# it only once it runs, and until then wait_for would find the old "ready"
+# and the signal would go too early (to the job's shell, which ignores INT
+# and QUIT, or to pp-record before the program has its handlers).
 for s in TERM:15 INT:2 HUP:1 QUIT:3; do
 	name=${s%:*} num=${s#*:}
 	test_expect_success "SIG$name sent to pp-record reaches the program" '
+		# Not "rm ... &&": that would put rm and pp-record both in
+		# the background job, and $! would be its shell.
+		rm -f out err
 		# A background job starts with INT and QUIT ignored, which
 		# pp-record would keep for the program: undo that first.
 		env --default-signal=INT,QUIT pp-record -o sig -- ./sigcatch >out 2>err &
@@ -122,6 +129,7 @@ done
 for s in TERM:15 HUP:1; do
 	name=${s%:*} num=${s#*:}
 	test_expect_success "SIG$name kills a program that does not handle it" '
+		rm -f out
 		pp-record -o sig -- ./sigcatch -d >out &
 		pid=$! &&
 		{ wait_for out ready $pid || { kill $pid; wait $pid; false; }; } &&
