@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <malloc.h>
 
 #include "client.h"
 #include "msg.h"
@@ -196,27 +197,17 @@ static struct pp_profile *
 load_merged(struct source *src, const struct pp_store_filter *f,
     const char *what)
 {
-	struct pp_profile **ps = NULL, *m = NULL;
+	struct pp_profile *m = NULL;
 	struct pp_err e = { 0 };
-	size_t n;
 	int rc;
 
-	rc = src->url ? pp_query_load_remote(src->url, src->token, f, &ps, &n,
-	    &e) : pp_query_load(src->st, f, &ps, &n, &e);
+	rc = src->url ? pp_query_merge_remote(src->url, src->token, f, &m,
+	    &e) : pp_query_merge(src->st, f, &m, &e);
+	if (rc == PP_EMISMATCH)
+		pp_die("%scannot merge the selected profiles: %s; "
+		    "choose one type with -t", what, pp_err_msg(&e, rc));
 	if (rc < 0)
 		pp_die("%s%s", what, pp_err_msg(&e, rc));
-	if (n == 1) {
-		m = ps[0];
-		free(ps);
-		return m;
-	}
-	if ((rc = pp_profile_merge(ps, n, &m, &e)) < 0) {
-		if (rc == PP_EMISMATCH)
-			pp_die("%scannot merge the selected profiles: %s; "
-			    "choose one type with -t", what, pp_err_msg(&e, rc));
-		pp_die("%s%s", what, pp_err_msg(&e, rc));
-	}
-	pp_profiles_free(ps, n);
 	return m;
 }
 
@@ -235,6 +226,11 @@ main(int argc, char **argv)
 	char *end;
 
 	pp_progname = "pp-query";
+	/* Merging frees each profile as the next one is decoded: keep the
+	 * freed memory for it rather than giving it back to the kernel and
+	 * faulting it in again. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (!dir || !*dir)
 		dir = DEFAULT_DIR;
 	memset(&f, 0, sizeof(f));

@@ -6,19 +6,49 @@
 
 #include "profile.h"
 
-/* A hash table of object indices under content hashes; equality is
- * decided by the caller, so colliding hashes just probe further. */
-struct keyed {
-	struct pp_u64map map;
+/* Deduplicated objects of the merged profile are found by content: a table
+ * of object indices under content hashes, probing h, h+1, ... on a
+ * collision (equality is decided by the caller). Samples have a table of
+ * their own that keeps the hash beside the index, so that a probe compares
+ * a sample only when the hashes are equal. */
+struct sample_slot {
+	uint64_t hash;		/* 0: empty */
+	size_t index;
 };
 
-struct merger {
+struct pp_merger {
 	struct pp_profile *p;
-	struct keyed mappings, functions, locations, samples;
-	/* per source: source object -> merged object */
-	struct pp_u64map mapping_by_src, function_by_src, location_by_src;
+	size_t nsrc;			/* profiles added */
+	bool typed;			/* the first one gave the types */
+	uint64_t *sum;			/* |values| so far, by sample type */
+	const char **comment;		/* malloc'd until finish */
+	size_t capcomment;
+	int failed;			/* the first failure, or 0 */
+	struct pp_err why;		/* ... and what it was */
+
+	struct pp_u64map mappings, functions, locations;
+	struct sample_slot *samples;
+	size_t capsamples;
 	int64_t *mapping_offset;	/* by merged mapping index */
 	size_t capoffset;
+
+	/* Per source: its objects -> merged objects. Locations by their
+	 * index (loc_by_index[i] is the merged index + 1, 0 not yet seen),
+	 * unless the source's indices are not its positions. */
+	uint32_t *loc_by_index;
+	size_t caploc;
+	bool by_index;
+	/* Functions by id (fn_by_id[id] is the merged index + 1) when the
+	 * source's ids are small, as decoded ones are; else by address. */
+	uint32_t *fn_by_id, *fn_ids;
+	size_t capfn;
+	struct pp_u64map mapping_by_src, function_by_src, location_by_src;
+
+	/* The sample being merged, before it is known to be new. */
+	struct pp_location **stack;
+	size_t capstack;
+	struct pp_label *label;
+	size_t caplabel;
 };
 
 #define MIX(h, v)	((h) = pp_hash_u64((h) ^ (uint64_t)(v)) + 0x9e3779b97f4a7c15ULL)
@@ -51,7 +81,7 @@ mapping_hash(const struct pp_mapping *m, uint64_t *size, const char **id)
 }
 
 static int
-map_mapping(struct merger *x, const struct pp_mapping *src,
+map_mapping(struct pp_merger *x, const struct pp_mapping *src,
     struct pp_mapping **out, int64_t *offset)
 {
 	struct pp_profile *p = x->p;
@@ -77,7 +107,7 @@ map_mapping(struct merger *x, const struct pp_mapping *src,
 	key.file = file;
 	key.build_id = build_id;
 	for (h = mapping_hash(&key, &size, &id);; h = nz(h + 1)) {
-		if ((v = pp_u64map_get(&x->mappings.map, h)) == NULL)
+		if ((v = pp_u64map_get(&x->mappings, h)) == NULL)
 			break;
 		m = p->mapping[*v];
 		mapping_hash(m, &msize, &mid);
@@ -101,7 +131,7 @@ map_mapping(struct merger *x, const struct pp_mapping *src,
 	*m = key;
 	m->id = i + 1;
 	x->mapping_offset[i] = 0;
-	if (pp_u64map_put(&x->mappings.map, h, i, NULL) < 0 ||
+	if (pp_u64map_put(&x->mappings, h, i, NULL) < 0 ||
 	    pp_u64map_put(&x->mapping_by_src, (uintptr_t)src, i, NULL) < 0)
 		return PP_ENOMEM;
 	*out = m;
@@ -109,7 +139,7 @@ map_mapping(struct merger *x, const struct pp_mapping *src,
 }
 
 static int
-map_function(struct merger *x, const struct pp_function *src,
+map_function(struct pp_merger *x, const struct pp_function *src,
     struct pp_function **out)
 {
 	struct pp_profile *p = x->p;
@@ -118,7 +148,12 @@ map_function(struct merger *x, const struct pp_function *src,
 	uint64_t h = 0, *v;
 	size_t i;
 
-	if ((v = pp_u64map_get(&x->function_by_src, (uintptr_t)src)) != NULL) {
+	if (x->fn_by_id != NULL && x->fn_by_id[src->id] != 0) {
+		*out = p->function[x->fn_by_id[src->id] - 1];
+		return 0;
+	}
+	if (x->fn_by_id == NULL &&
+	    (v = pp_u64map_get(&x->function_by_src, (uintptr_t)src)) != NULL) {
 		*out = p->function[*v];
 		return 0;
 	}
@@ -131,7 +166,7 @@ map_function(struct merger *x, const struct pp_function *src,
 	MIX(h, (uintptr_t)sys);
 	MIX(h, (uintptr_t)file);
 	for (h = nz(h);; h = nz(h + 1)) {
-		if ((v = pp_u64map_get(&x->functions.map, h)) == NULL)
+		if ((v = pp_u64map_get(&x->functions, h)) == NULL)
 			break;
 		f = p->function[*v];
 		if (f->start_line == src->start_line && f->name == name &&
@@ -141,15 +176,19 @@ map_function(struct merger *x, const struct pp_function *src,
 		}
 	}
 	i = p->nfunction;
-	if ((f = pp_profile_add_function(p, i + 1)) == NULL ||
-	    pp_u64map_put(&x->functions.map, h, i, NULL) < 0)
+	if (i >= UINT32_MAX - 1 ||
+	    (f = pp_profile_add_function(p, i + 1)) == NULL ||
+	    pp_u64map_put(&x->functions, h, i, NULL) < 0)
 		return PP_ENOMEM;
 	f->name = name;
 	f->system_name = sys;
 	f->filename = file;
 	f->start_line = src->start_line;
 found:
-	if (pp_u64map_put(&x->function_by_src, (uintptr_t)src, i, NULL) < 0)
+	if (x->fn_by_id != NULL)
+		x->fn_by_id[src->id] = (uint32_t)(i + 1);
+	else if (pp_u64map_put(&x->function_by_src, (uintptr_t)src, i,
+	    NULL) < 0)
 		return PP_ENOMEM;
 	*out = p->function[i];
 	return 0;
@@ -172,8 +211,31 @@ same_location(const struct pp_location *a, const struct pp_location *b)
 	return true;
 }
 
+/* The merged index + 1 of source location src, or 0 if not seen yet. */
+static uint64_t
+seen_location(const struct pp_merger *x, const struct pp_location *src)
+{
+	const uint64_t *v;
+
+	if (x->by_index)
+		return x->loc_by_index[src->index];
+	v = pp_u64map_get(&x->location_by_src, (uintptr_t)src);
+	return v ? *v + 1 : 0;
+}
+
 static int
-map_location(struct merger *x, const struct pp_location *src,
+remember_location(struct pp_merger *x, const struct pp_location *src,
+    size_t i)
+{
+	if (x->by_index) {
+		x->loc_by_index[src->index] = (uint32_t)(i + 1);
+		return 0;
+	}
+	return pp_u64map_put(&x->location_by_src, (uintptr_t)src, i, NULL);
+}
+
+static int
+map_location(struct pp_merger *x, const struct pp_location *src,
     struct pp_location **out)
 {
 	struct pp_profile *p = x->p;
@@ -184,8 +246,8 @@ map_location(struct merger *x, const struct pp_location *src,
 	size_t i, k;
 	int rc;
 
-	if ((v = pp_u64map_get(&x->location_by_src, (uintptr_t)src)) != NULL) {
-		*out = p->location[*v];
+	if ((i = seen_location(x, src)) != 0) {
+		*out = p->location[i - 1];
 		return 0;
 	}
 	memset(&cand, 0, sizeof(cand));
@@ -212,7 +274,7 @@ map_location(struct merger *x, const struct pp_location *src,
 		MIX(h, cand.line[k].line);
 	}
 	for (h = nz(h);; h = nz(h + 1)) {
-		if ((v = pp_u64map_get(&x->locations.map, h)) == NULL)
+		if ((v = pp_u64map_get(&x->locations, h)) == NULL)
 			break;
 		if (same_location(p->location[*v], &cand)) {
 			i = *v;
@@ -221,8 +283,9 @@ map_location(struct merger *x, const struct pp_location *src,
 	}
 	i = p->nlocation;
 	rc = PP_ENOMEM;
-	if ((l = pp_profile_add_location(p, i + 1, cand.nline)) == NULL ||
-	    pp_u64map_put(&x->locations.map, h, i, NULL) < 0)
+	if (i >= UINT32_MAX - 1 ||
+	    (l = pp_profile_add_location(p, i + 1, cand.nline)) == NULL ||
+	    pp_u64map_put(&x->locations, h, i, NULL) < 0)
 		goto out;
 	l->mapping = cand.mapping;
 	l->address = cand.address;
@@ -231,7 +294,7 @@ map_location(struct merger *x, const struct pp_location *src,
 		memcpy(l->line, cand.line, cand.nline * sizeof(*l->line));
 found:
 	rc = PP_ENOMEM;
-	if (pp_u64map_put(&x->location_by_src, (uintptr_t)src, i, NULL) < 0)
+	if (remember_location(x, src, i) < 0)
 		goto out;
 	*out = p->location[i];
 	rc = 0;
@@ -255,72 +318,102 @@ cmp_label(const void *pa, const void *pb)
 	return strcmp(a->unit, b->unit);
 }
 
+/* Is s (the merged profile's sample) the one in x's scratch arrays? */
 static bool
-same_sample(const struct pp_sample *a, const struct pp_sample *b)
+same_sample(const struct pp_merger *x, const struct pp_sample *s,
+    size_t nloc, size_t nlabel)
 {
 	size_t k;
 
-	if (a->nlocation != b->nlocation || a->nlabel != b->nlabel)
+	if (s->nlocation != nloc || s->nlabel != nlabel ||
+	    memcmp(s->location, x->stack, nloc * sizeof(*x->stack)) != 0)
 		return false;
-	for (k = 0; k < a->nlocation; k++)
-		if (a->location[k] != b->location[k])
-			return false;
-	for (k = 0; k < a->nlabel; k++)
-		if (a->label[k].key != b->label[k].key ||
-		    a->label[k].str != b->label[k].str ||
-		    a->label[k].num != b->label[k].num ||
-		    a->label[k].unit != b->label[k].unit)
+	for (k = 0; k < nlabel; k++)
+		if (s->label[k].key != x->label[k].key ||
+		    s->label[k].str != x->label[k].str ||
+		    s->label[k].num != x->label[k].num ||
+		    s->label[k].unit != x->label[k].unit)
 			return false;
 	return true;
 }
 
 static int
-map_sample(struct merger *x, const struct pp_sample *src)
+grow_samples(struct pp_merger *x)
+{
+	struct sample_slot *slot;
+	size_t cap = x->capsamples ? x->capsamples * 2 : 1024, i, j;
+
+	if ((slot = calloc(cap, sizeof(*slot))) == NULL)
+		return PP_ENOMEM;
+	for (i = 0; i < x->capsamples; i++) {
+		if (x->samples[i].hash == 0)
+			continue;
+		for (j = x->samples[i].hash & (cap - 1); slot[j].hash != 0;
+		    j = (j + 1) & (cap - 1))
+			;
+		slot[j] = x->samples[i];
+	}
+	free(x->samples);
+	x->samples = slot;
+	x->capsamples = cap;
+	return 0;
+}
+
+static int
+map_sample(struct pp_merger *x, const struct pp_sample *src)
 {
 	struct pp_profile *p = x->p;
-	struct pp_sample *s, *t;
-	uint64_t h = 0, *v;
-	size_t k;
+	struct pp_sample *s;
+	size_t nloc = src->nlocation, nlabel = src->nlabel, k, j;
+	uint64_t h = 0;
 	int rc;
 
-	/* Built in place as the next sample; dropped again if it exists. */
-	if ((s = pp_profile_add_sample(p, src->nlocation, src->nlabel)) == NULL)
+	if (pp_grow(&x->stack, &x->capstack, nloc, sizeof(*x->stack)) < 0 ||
+	    pp_grow(&x->label, &x->caplabel, nlabel, sizeof(*x->label)) < 0)
 		return PP_ENOMEM;
-	p->nsample--;
-	for (k = 0; k < src->nlocation; k++)
-		if ((rc = map_location(x, src->location[k],
-		    &s->location[k])) < 0)
+	for (k = 0; k < nloc; k++)
+		if ((rc = map_location(x, src->location[k], &x->stack[k])) < 0)
 			return rc;
-	for (k = 0; k < src->nlabel; k++) {
-		s->label[k].num = src->label[k].num;
-		if ((s->label[k].key = in(p, src->label[k].key)) == NULL ||
-		    (s->label[k].str = in(p, src->label[k].str)) == NULL ||
-		    (s->label[k].unit = in(p, src->label[k].unit)) == NULL)
+	for (k = 0; k < nlabel; k++) {
+		x->label[k].num = src->label[k].num;
+		if ((x->label[k].key = in(p, src->label[k].key)) == NULL ||
+		    (x->label[k].str = in(p, src->label[k].str)) == NULL ||
+		    (x->label[k].unit = in(p, src->label[k].unit)) == NULL)
 			return PP_ENOMEM;
 	}
-	if (s->nlabel > 1)
-		qsort(s->label, s->nlabel, sizeof(*s->label), cmp_label);
-	for (k = 0; k < s->nlocation; k++)
-		MIX(h, s->location[k]->id);
-	for (k = 0; k < s->nlabel; k++) {
-		MIX(h, (uintptr_t)s->label[k].key);
-		MIX(h, (uintptr_t)s->label[k].str);
-		MIX(h, s->label[k].num);
+	if (nlabel > 1)
+		qsort(x->label, nlabel, sizeof(*x->label), cmp_label);
+	/* The locations' addresses: no cache miss on each location. */
+	for (k = 0; k < nloc; k++)
+		MIX(h, (uintptr_t)x->stack[k]);
+	for (k = 0; k < nlabel; k++) {
+		MIX(h, (uintptr_t)x->label[k].key);
+		MIX(h, (uintptr_t)x->label[k].str);
+		MIX(h, x->label[k].num);
 	}
-	for (h = nz(h);; h = nz(h + 1)) {
-		if ((v = pp_u64map_get(&x->samples.map, h)) == NULL)
-			break;
-		t = p->sample[*v];
-		if (same_sample(t, s)) {
+	h = nz(h);
+	if ((p->nsample + 1) * 2 > x->capsamples && grow_samples(x) < 0)
+		return PP_ENOMEM;
+	for (j = h & (x->capsamples - 1); x->samples[j].hash != 0;
+	    j = (j + 1) & (x->capsamples - 1)) {
+		if (x->samples[j].hash != h)
+			continue;
+		s = p->sample[x->samples[j].index];
+		if (same_sample(x, s, nloc, nlabel)) {
 			for (k = 0; k < p->nsample_type; k++)
-				t->value[k] += src->value[k];
+				s->value[k] += src->value[k];
 			return 0;
 		}
 	}
-	memcpy(s->value, src->value, p->nsample_type * sizeof(*s->value));
-	if (pp_u64map_put(&x->samples.map, h, p->nsample, NULL) < 0)
+	if ((s = pp_profile_add_sample(p, nloc, nlabel)) == NULL)
 		return PP_ENOMEM;
-	p->nsample++;
+	if (nloc > 0)
+		memcpy(s->location, x->stack, nloc * sizeof(*s->location));
+	if (nlabel > 0)
+		memcpy(s->label, x->label, nlabel * sizeof(*s->label));
+	memcpy(s->value, src->value, p->nsample_type * sizeof(*s->value));
+	x->samples[j].hash = h;
+	x->samples[j].index = p->nsample - 1;
 	return 0;
 }
 
@@ -361,144 +454,293 @@ compatible(const struct pp_profile *a, const struct pp_profile *b,
 	return 0;
 }
 
-/* pprof's combineHeaders */
+/* pprof's combineHeaders: the first profile gives the types. */
 static int
-combine_headers(struct pp_profile *p, struct pp_profile *const *ps, size_t n)
+first_headers(struct pp_profile *p, const struct pp_profile *s)
 {
-	size_t i, k, j;
+	size_t i;
 
-	p->nsample_type = ps[0]->nsample_type;
+	p->nsample_type = s->nsample_type;
 	if ((p->sample_type = pp_profile_alloc(p, (p->nsample_type + 1) *
 	    sizeof(*p->sample_type))) == NULL)
 		return PP_ENOMEM;
 	for (i = 0; i < p->nsample_type; i++)
 		if ((p->sample_type[i].type = in(p,
-		    ps[0]->sample_type[i].type)) == NULL ||
+		    s->sample_type[i].type)) == NULL ||
 		    (p->sample_type[i].unit = in(p,
-		    ps[0]->sample_type[i].unit)) == NULL)
+		    s->sample_type[i].unit)) == NULL)
 			return PP_ENOMEM;
-	if ((p->drop_frames = in(p, ps[0]->drop_frames)) == NULL ||
-	    (p->keep_frames = in(p, ps[0]->keep_frames)) == NULL ||
-	    (p->period_type.type = in(p, ps[0]->period_type.type)) == NULL ||
-	    (p->period_type.unit = in(p, ps[0]->period_type.unit)) == NULL)
+	if ((p->drop_frames = in(p, s->drop_frames)) == NULL ||
+	    (p->keep_frames = in(p, s->keep_frames)) == NULL ||
+	    (p->period_type.type = in(p, s->period_type.type)) == NULL ||
+	    (p->period_type.unit = in(p, s->period_type.unit)) == NULL)
 		return PP_ENOMEM;
-	for (i = 0, k = 0; i < n; i++)
-		k += ps[i]->ncomment;
-	if (k > 0 && (p->comment = pp_profile_alloc(p,
-	    k * sizeof(*p->comment))) == NULL)
+	return 0;
+}
+
+/* ... and every profile adds its time, period and comments. */
+static int
+add_headers(struct pp_merger *x, const struct pp_profile *s)
+{
+	struct pp_profile *p = x->p;
+	size_t k, j;
+
+	if (p->time_nanos == 0 || s->time_nanos < p->time_nanos)
+		p->time_nanos = s->time_nanos;
+	p->duration_nanos += s->duration_nanos;
+	if (p->period == 0 || p->period < s->period)
+		p->period = s->period;
+	for (k = 0; k < s->ncomment; k++) {
+		const char *c = in(p, s->comment[k]);
+
+		if (c == NULL)
+			return PP_ENOMEM;
+		for (j = 0; j < p->ncomment && x->comment[j] != c; j++)
+			;
+		if (j < p->ncomment)
+			continue;
+		if (pp_grow(&x->comment, &x->capcomment, p->ncomment + 1,
+		    sizeof(*x->comment)) < 0)
+			return PP_ENOMEM;
+		x->comment[p->ncomment++] = c;
+	}
+	if (*p->default_sample_type == '\0' &&
+	    (p->default_sample_type = in(p, s->default_sample_type)) == NULL)
 		return PP_ENOMEM;
-	for (i = 0; i < n; i++) {
-		const struct pp_profile *s = ps[i];
+	return 0;
+}
 
-		if (p->time_nanos == 0 || s->time_nanos < p->time_nanos)
-			p->time_nanos = s->time_nanos;
-		p->duration_nanos += s->duration_nanos;
-		if (p->period == 0 || p->period < s->period)
-			p->period = s->period;
-		for (k = 0; k < s->ncomment; k++) {
-			const char *c = in(p, s->comment[k]);
+/* Each input's values are bounded (pprof.c); so must their sum be. */
+static int
+add_sums(struct pp_merger *x, const struct pp_profile *s, struct pp_err *e)
+{
+	size_t k, j;
 
-			if (c == NULL)
-				return PP_ENOMEM;
-			for (j = 0; j < p->ncomment && p->comment[j] != c; j++)
-				;
-			if (j == p->ncomment)
-				p->comment[p->ncomment++] = c;
+	for (k = 0; k < s->nsample_type; k++) {
+		uint64_t sum = x->sum[k];
+
+		for (j = 0; j < s->nsample; j++) {
+			int64_t v = s->sample[j]->value[k];
+
+			sum += v < 0 ? -(uint64_t)v : (uint64_t)v;
+			if (sum > ((uint64_t)1 << 62))
+				return pp_err_set(e, PP_EINVAL,
+				    "merged sample values would overflow");
 		}
-		if (*p->default_sample_type == '\0' &&
-		    (p->default_sample_type = in(p,
-		    s->default_sample_type)) == NULL)
+	}
+	for (k = 0; k < s->nsample_type; k++)
+		for (j = 0; j < s->nsample; j++) {
+			int64_t v = s->sample[j]->value[k];
+
+			x->sum[k] += v < 0 ? -(uint64_t)v : (uint64_t)v;
+		}
+	return 0;
+}
+
+struct pp_merger *
+pp_merger_new(void)
+{
+	struct pp_merger *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	if ((x->p = pp_profile_new()) == NULL) {
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void
+pp_merger_free(struct pp_merger *x)
+{
+	if (x == NULL)
+		return;
+	pp_profile_free(x->p);
+	free(x->sum);
+	free(x->comment);
+	pp_u64map_release(&x->mappings);
+	pp_u64map_release(&x->functions);
+	pp_u64map_release(&x->locations);
+	free(x->samples);
+	free(x->mapping_offset);
+	free(x->loc_by_index);
+	free(x->fn_ids);
+	pp_u64map_release(&x->mapping_by_src);
+	pp_u64map_release(&x->function_by_src);
+	pp_u64map_release(&x->location_by_src);
+	free(x->stack);
+	free(x->label);
+	free(x);
+}
+
+/* Makes x ready for the objects of src: forgets the last source's. */
+static int
+begin_source(struct pp_merger *x, const struct pp_profile *src)
+{
+	size_t i;
+
+	pp_u64map_clear(&x->mapping_by_src);
+	pp_u64map_clear(&x->function_by_src);
+	pp_u64map_clear(&x->location_by_src);
+	x->by_index = src->nlocation < UINT32_MAX;
+	for (i = 0; x->by_index && i < src->nlocation; i++)
+		if (src->location[i]->index != i)
+			x->by_index = false;
+	if (x->by_index) {
+		if (pp_grow(&x->loc_by_index, &x->caploc, src->nlocation,
+		    sizeof(*x->loc_by_index)) < 0)
 			return PP_ENOMEM;
+		if (src->nlocation > 0)
+			memset(x->loc_by_index, 0,
+			    src->nlocation * sizeof(*x->loc_by_index));
+	} else if (pp_u64map_reserve(&x->location_by_src,
+	    src->nlocation) < 0) {
+		return PP_ENOMEM;
+	}
+	/* Ids are unique (profile.h): those up to nfunction index an array. */
+	x->fn_by_id = NULL;
+	if (src->nfunction >= UINT32_MAX || pp_grow(&x->fn_ids, &x->capfn,
+	    src->nfunction + 1, sizeof(*x->fn_ids)) < 0)
+		return PP_ENOMEM;
+	memset(x->fn_ids, 0, (src->nfunction + 1) * sizeof(*x->fn_ids));
+	for (i = 0; i < src->nfunction; i++) {
+		uint64_t id = src->function[i]->id;
+
+		if (id > src->nfunction || x->fn_ids[id] != 0)
+			break;
+		x->fn_ids[id] = 1;
+	}
+	memset(x->fn_ids, 0, (src->nfunction + 1) * sizeof(*x->fn_ids));
+	if (i == src->nfunction)
+		x->fn_by_id = x->fn_ids;
+	else if (pp_u64map_reserve(&x->function_by_src,
+	    src->nfunction) < 0) {
+		return PP_ENOMEM;
 	}
 	return 0;
 }
 
-static void
-merger_release(struct merger *x)
+int
+pp_merger_add(struct pp_merger *x, const struct pp_profile *src,
+    struct pp_err *e)
 {
-	pp_u64map_release(&x->mappings.map);
-	pp_u64map_release(&x->functions.map);
-	pp_u64map_release(&x->locations.map);
-	pp_u64map_release(&x->samples.map);
-	pp_u64map_release(&x->mapping_by_src);
-	pp_u64map_release(&x->function_by_src);
-	pp_u64map_release(&x->location_by_src);
-	free(x->mapping_offset);
+	struct pp_mapping *m;
+	int64_t off;
+	size_t k;
+	int rc;
+
+	if (x->failed) {
+		/* pp_profile_merge checks every profile's types before any
+		 * values: a later mismatch is what it would report. */
+		if (x->failed == PP_EINVAL && x->typed &&
+		    (rc = compatible(x->p, src, &x->why)) < 0)
+			x->failed = rc;
+		if (e != NULL)
+			*e = x->why;
+		return x->failed;
+	}
+	if (x->typed && (rc = compatible(x->p, src, e)) < 0)
+		goto fail;
+	if (!x->typed) {
+		rc = PP_ENOMEM;
+		if ((x->sum = calloc(src->nsample_type + 1,
+		    sizeof(*x->sum))) == NULL ||
+		    first_headers(x->p, src) < 0)
+			goto fail;
+		x->typed = true;
+	}
+	if ((rc = add_sums(x, src, e)) < 0)
+		goto fail;
+	x->nsrc++;
+	if ((rc = add_headers(x, src)) < 0 ||
+	    (rc = begin_source(x, src)) < 0)
+		goto fail;
+	/* The first mapping is the main binary: keep it first. */
+	if (x->p->nmapping == 0 && src->nmapping > 0 &&
+	    (rc = map_mapping(x, src->mapping[0], &m, &off)) < 0)
+		goto fail;
+	for (k = 0; k < src->nsample; k++)
+		if (!zero_sample(src->sample[k], src->nsample_type) &&
+		    (rc = map_sample(x, src->sample[k])) < 0)
+			goto fail;
+	return 0;
+fail:
+	if (rc == PP_ENOMEM)
+		pp_err_set(e, rc, "out of memory merging profiles");
+	x->failed = rc;
+	if (e != NULL)
+		x->why = *e;
+	else
+		pp_err_set(&x->why, rc, "%s", pp_strerror(rc));
+	return rc;
+}
+
+int
+pp_merger_finish(struct pp_merger *x, struct pp_profile **out,
+    struct pp_err *e)
+{
+	struct pp_profile *p = x->p, *again = NULL;
+	size_t k;
+	int rc;
+
+	if (x->failed) {
+		if (e != NULL)
+			*e = x->why;
+		return x->failed;
+	}
+	if (x->nsrc == 0)
+		return pp_err_set(e, PP_EINVAL, "no profiles to merge");
+	if (p->ncomment > 0) {
+		if ((p->comment = pp_profile_alloc(p,
+		    p->ncomment * sizeof(*p->comment))) == NULL)
+			return pp_err_set(e, PP_ENOMEM,
+			    "out of memory merging profiles");
+		memcpy(p->comment, x->comment,
+		    p->ncomment * sizeof(*p->comment));
+	}
+	for (k = 0; k < p->nsample; k++) {
+		if (zero_sample(p->sample[k], p->nsample_type)) {
+			/* Merge once more to collect what only zero
+			 * samples used, as pprof does. */
+			if ((rc = pp_profile_merge(&p, 1, &again, e)) < 0)
+				return rc;
+			pp_profile_free(p);
+			p = again;
+			break;
+		}
+	}
+	*out = p;
+	x->p = NULL;	/* transferred */
+	x->typed = false;
+	x->failed = PP_EINVAL;
+	pp_err_set(&x->why, PP_EINVAL, "the merge is finished");
+	return 0;
 }
 
 int
 pp_profile_merge(struct pp_profile *const *ps, size_t n,
     struct pp_profile **out, struct pp_err *e)
 {
-	struct merger x;
-	struct pp_profile *again = NULL;
-	struct pp_mapping *m;
-	int64_t off;
-	size_t i, k;
+	struct pp_merger *x = NULL;
+	size_t i;
 	int rc;
 
-	memset(&x, 0, sizeof(x));
 	if (n == 0)
 		return pp_err_set(e, PP_EINVAL, "no profiles to merge");
+	/* Every type is checked before any value (pp_merger_add checks
+	 * both, one profile at a time). */
 	for (i = 1; i < n; i++)
 		if ((rc = compatible(ps[0], ps[i], e)) < 0)
 			return rc;
-	/* Each input's values are bounded (pprof.c); so must their sum be. */
-	for (k = 0; k < ps[0]->nsample_type; k++) {
-		uint64_t sum = 0;
-
-		for (i = 0; i < n; i++) {
-			const struct pp_profile *s = ps[i];
-			size_t j;
-
-			for (j = 0; j < s->nsample; j++) {
-				int64_t v = s->sample[j]->value[k];
-
-				sum += v < 0 ? -(uint64_t)v : (uint64_t)v;
-				if (sum > ((uint64_t)1 << 62))
-					return pp_err_set(e, PP_EINVAL,
-					    "merged sample values would "
-					    "overflow");
-			}
-		}
-	}
-	rc = PP_ENOMEM;
-	if ((x.p = pp_profile_new()) == NULL ||
-	    (rc = combine_headers(x.p, ps, n)) < 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		const struct pp_profile *src = ps[i];
-
-		pp_u64map_release(&x.mapping_by_src);
-		pp_u64map_release(&x.function_by_src);
-		pp_u64map_release(&x.location_by_src);
-		/* The first mapping is the main binary: keep it first. */
-		if (x.p->nmapping == 0 && src->nmapping > 0 &&
-		    (rc = map_mapping(&x, src->mapping[0], &m, &off)) < 0)
+	if ((x = pp_merger_new()) == NULL)
+		return pp_err_set(e, PP_ENOMEM,
+		    "out of memory merging profiles");
+	for (i = 0; i < n; i++)
+		if ((rc = pp_merger_add(x, ps[i], e)) < 0)
 			goto out;
-		for (k = 0; k < src->nsample; k++)
-			if (!zero_sample(src->sample[k], src->nsample_type) &&
-			    (rc = map_sample(&x, src->sample[k])) < 0)
-				goto out;
-	}
-	for (k = 0; k < x.p->nsample; k++) {
-		if (zero_sample(x.p->sample[k], x.p->nsample_type)) {
-			/* Merge once more to collect what only zero
-			 * samples used, as pprof does. */
-			if ((rc = pp_profile_merge(&x.p, 1, &again, e)) < 0)
-				goto out;
-			pp_profile_free(x.p);
-			x.p = again;
-			break;
-		}
-	}
-	*out = x.p;
-	x.p = NULL;	/* transferred */
-	rc = 0;
+	rc = pp_merger_finish(x, out, e);
 out:
-	if (rc == PP_ENOMEM)
-		pp_err_set(e, rc, "out of memory merging profiles");
-	pp_profile_free(x.p);
-	merger_release(&x);
+	pp_merger_free(x);
 	return rc;
 }

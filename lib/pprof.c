@@ -19,40 +19,46 @@
 typedef Perftools__Profiles__Profile PB_Profile;
 
 /* protobuf-c has no limits of its own: a budgeted allocator makes unpack
- * fail cleanly when a small input asks for a huge amount of memory. */
+ * fail cleanly when a small input asks for a huge amount of memory. The
+ * memory comes from an arena, freed at once after the conversion: unpack
+ * makes a great many small objects, and freeing each costs more than the
+ * rest of the decoding. */
 struct budget {
 	size_t left;
 	bool exhausted;
+	struct pp_arena arena;
 };
+
+#define BUDGET_HDR	16	/* the size, before each object: aligned */
 
 static void *
 budget_alloc(void *data, size_t size)
 {
 	struct budget *b = data;
-	size_t *p;
+	unsigned char *p;
 
-	if (size > b->left || size > SIZE_MAX - sizeof(size_t)) {
+	if (size > b->left || size > SIZE_MAX / 2 - BUDGET_HDR) {
 		b->exhausted = true;
 		return NULL;
 	}
-	if ((p = malloc(size + sizeof(size_t))) == NULL)
+	if ((p = pp_arena_alloc_uninit(&b->arena, size + BUDGET_HDR)) == NULL)
 		return NULL;
 	b->left -= size;
-	*p = size;
-	return p + 1;
+	memcpy(p, &size, sizeof(size));
+	return p + BUDGET_HDR;
 }
 
+/* The memory stays in the arena; only the budget gets it back. */
 static void
 budget_free(void *data, void *ptr)
 {
 	struct budget *b = data;
-	size_t *p = ptr;
+	size_t size;
 
-	if (p == NULL)
+	if (ptr == NULL)
 		return;
-	p--;
-	b->left += *p;
-	free(p);
+	memcpy(&size, (unsigned char *)ptr - BUDGET_HDR, sizeof(size));
+	b->left += size;
 }
 
 static int
@@ -454,6 +460,7 @@ pp_profile_decode(const void *buf, size_t len,
 	ProtobufCAllocator alloc = { budget_alloc, budget_free, &budget };
 	struct conv c;
 	PB_Profile *pb = NULL;
+	bool arena_live = false;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -475,6 +482,8 @@ pp_profile_decode(const void *buf, size_t len,
 	 * fatal for a small message of many empty repeated fields. */
 	budget.left = rawlen * 16 + ((size_t)64 << 20);
 	budget.exhausted = false;
+	pp_arena_init(&budget.arena);
+	arena_live = true;
 	pb = perftools__profiles__profile__unpack(&alloc, rawlen, raw);
 	if (pb == NULL) {
 		rc = pp_err_set(e, PP_EFORMAT,
@@ -497,8 +506,9 @@ pp_profile_decode(const void *buf, size_t len,
 	*out = c.p;
 	c.p = NULL;	/* transferred */
 out:
-	if (pb != NULL)
-		perftools__profiles__profile__free_unpacked(pb, &alloc);
+	/* pb lives in the budget's arena: no free_unpacked. */
+	if (arena_live)
+		pp_arena_release(&budget.arena);
 	idx_release(&c.mappings);
 	idx_release(&c.functions);
 	idx_release(&c.locations);

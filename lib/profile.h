@@ -191,4 +191,32 @@ int pp_profile_prune(struct pp_profile *p, struct pp_err *e);
 int pp_profile_merge(struct pp_profile *const *ps, size_t n,
     struct pp_profile **out, struct pp_err *e);
 
+/* The same merge one profile at a time, so that each input may be freed
+ * as soon as it is added: pp_merger_new, then pp_merger_add for every
+ * input in order, then pp_merger_finish, then pp_merger_free. The result
+ * is that of pp_profile_merge over the same inputs. A merger that failed
+ * takes no more profiles: later calls return the same error, except that
+ * after PP_EINVAL (values that would overflow) an incompatible profile is
+ * still reported as PP_EMISMATCH, since pp_profile_merge checks all types
+ * before any value. */
+struct pp_merger;
+
+/* Returns a new merger, or NULL when out of memory. */
+struct pp_merger *pp_merger_new(void);
+
+/* Frees x and whatever it holds; NULL is allowed. */
+void pp_merger_free(struct pp_merger *x);
+
+/* Folds src into the merge; src is not changed, not kept, and may be freed
+ * on return. Returns 0, PP_EMISMATCH (types unlike the first profile's),
+ * PP_EINVAL (values would overflow) or PP_ENOMEM, explained in e. */
+int pp_merger_add(struct pp_merger *x, const struct pp_profile *src,
+    struct pp_err *e);
+
+/* Hands the merged profile to *out (the caller frees it); x then takes no
+ * more. Returns 0, PP_EINVAL when nothing was added, an earlier failure of
+ * pp_merger_add, or PP_ENOMEM. */
+int pp_merger_finish(struct pp_merger *x, struct pp_profile **out,
+    struct pp_err *e);
+
 #endif

@@ -128,17 +128,19 @@ collect(const struct pp_store_rec *r, void *arg)
 	return 0;
 }
 
+/* Fetches and decodes what f selects, one profile at a time: each is
+ * handed to fold (which owns it from then on) as soon as it is decoded. */
 static int
 load(struct pp_store *st, const char *base, const char *token,
-    const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
+    const struct pp_store_filter *f,
+    int (*fold)(struct pp_profile *, void *), void *arg, size_t *nout,
     struct pp_err *e)
 {
 	struct ids ids = { NULL, 0, 0, base ? f : NULL };
-	struct pp_profile **ps = NULL;
+	struct pp_profile *p = NULL;
 	size_t i, n = 0;
 	int rc;
 
-	*out = NULL;
 	*nout = 0;
 	rc = base ? pp_client_list(base, token, f, collect, &ids, e) :
 	    pp_store_select(st, f, collect, &ids, e);
@@ -149,10 +151,6 @@ load(struct pp_store *st, const char *base, const char *token,
 	}
 	if (ids.n == 0) {
 		rc = pp_err_set(e, PP_ENOTFOUND, "no profiles match");
-		goto out;
-	}
-	if (!(ps = calloc(ids.n, sizeof(*ps)))) {
-		rc = pp_err_set(e, PP_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
@@ -167,7 +165,7 @@ load(struct pp_store *st, const char *base, const char *token,
 			continue;	/* expired meanwhile */
 		if (rc < 0)
 			goto out;
-		rc = pp_profile_decode(data, len, NULL, &ps[n], e);
+		rc = pp_profile_decode(data, len, NULL, &p, e);
 		free(data);
 		if (rc < 0) {
 			char msg[sizeof(e->msg)];
@@ -176,20 +174,133 @@ load(struct pp_store *st, const char *base, const char *token,
 			pp_err_set(e, rc, "stored profile %s: %s", id, msg);
 			goto out;
 		}
+		rc = fold(p, arg);
+		p = NULL;	/* transferred */
+		if (rc < 0)
+			goto out;
 		n++;
 	}
 	if (n == 0) {
 		rc = pp_err_set(e, PP_ENOTFOUND, "no profiles match");
 		goto out;
 	}
-	*out = ps;
 	*nout = n;
-	ps = NULL;	/* transferred */
-	n = 0;
 	rc = 0;
 out:
-	pp_profiles_free(ps, n);
 	free(ids.id);
+	return rc;
+}
+
+struct gather {
+	struct pp_profile **ps;
+	size_t n, cap;
+	struct pp_err *e;
+};
+
+static int
+gather(struct pp_profile *p, void *arg)
+{
+	struct gather *g = arg;
+
+	if (pp_grow(&g->ps, &g->cap, g->n + 1, sizeof(*g->ps)) < 0) {
+		pp_profile_free(p);
+		return pp_err_set(g->e, PP_ENOMEM, "out of memory");
+	}
+	g->ps[g->n++] = p;
+	return 0;
+}
+
+static int
+load_all(struct pp_store *st, const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
+    struct pp_err *e)
+{
+	struct gather g = { NULL, 0, 0, e };
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = load(st, base, token, f, gather, &g, &n, e)) < 0) {
+		pp_profiles_free(g.ps, g.n);
+		return rc;
+	}
+	*out = g.ps;
+	*nout = g.n;
+	return 0;
+}
+
+/* pp_query_merge's fold: the first profile is kept as it is (one profile
+ * is not merged), a second starts the merger. Merge failures are kept
+ * until every profile is decoded, as a decoding failure comes first. */
+struct folding {
+	struct pp_profile *first;
+	struct pp_merger *x;
+	bool oom;		/* the merge ran out of memory: see why */
+	struct pp_err why;
+};
+
+static int
+fold(struct pp_profile *p, void *arg)
+{
+	struct folding *fo = arg;
+	int rc;
+
+	if (fo->first == NULL && fo->x == NULL) {
+		fo->first = p;
+		return 0;
+	}
+	if (fo->x == NULL) {
+		if ((fo->x = pp_merger_new()) == NULL) {
+			pp_err_set(&fo->why, PP_ENOMEM, "out of memory");
+			fo->oom = true;
+			pp_profile_free(p);
+			return PP_ENOMEM;
+		}
+		rc = pp_merger_add(fo->x, fo->first, &fo->why);
+		pp_profile_free(fo->first);
+		fo->first = NULL;
+		if (rc == PP_ENOMEM) {
+			fo->oom = true;
+			pp_profile_free(p);
+			return rc;
+		}
+	}
+	/* Other failures stay in the merger until pp_merger_finish. */
+	rc = pp_merger_add(fo->x, p, &fo->why);
+	pp_profile_free(p);
+	if (rc == PP_ENOMEM) {
+		fo->oom = true;
+		return rc;
+	}
+	return 0;
+}
+
+static int
+merge(struct pp_store *st, const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile **out,
+    struct pp_err *e)
+{
+	struct folding fo;
+	size_t n;
+	int rc;
+
+	memset(&fo, 0, sizeof(fo));
+	*out = NULL;
+	rc = load(st, base, token, f, fold, &fo, &n, e);
+	if (rc == PP_ENOMEM && fo.oom && e != NULL)
+		*e = fo.why;
+	if (rc < 0)
+		goto out;
+	if (fo.first != NULL) {
+		*out = fo.first;
+		fo.first = NULL;	/* transferred */
+		goto out;
+	}
+	rc = pp_merger_finish(fo.x, out, e);
+out:
+	pp_profile_free(fo.first);
+	pp_merger_free(fo.x);
 	return rc;
 }
 
@@ -197,7 +308,7 @@ int
 pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
     struct pp_profile ***out, size_t *nout, struct pp_err *e)
 {
-	return load(st, NULL, NULL, f, out, nout, e);
+	return load_all(st, NULL, NULL, f, out, nout, e);
 }
 
 int
@@ -205,7 +316,22 @@ pp_query_load_remote(const char *base, const char *token,
     const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
     struct pp_err *e)
 {
-	return load(NULL, base, token, f, out, nout, e);
+	return load_all(NULL, base, token, f, out, nout, e);
+}
+
+int
+pp_query_merge(struct pp_store *st, const struct pp_store_filter *f,
+    struct pp_profile **out, struct pp_err *e)
+{
+	return merge(st, NULL, NULL, f, out, e);
+}
+
+int
+pp_query_merge_remote(const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile **out,
+    struct pp_err *e)
+{
+	return merge(NULL, base, token, f, out, e);
 }
 
 int

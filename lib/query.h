@@ -32,6 +32,20 @@ int pp_query_load_remote(const char *base, const char *token,
     const struct pp_store_filter *f, struct pp_profile ***ps, size_t *n,
     struct pp_err *e);
 
+/* Merges every profile f selects into *out (the caller frees it), each
+ * freed as soon as it is merged, so that memory follows the merge and not
+ * the inputs: pp_query_load and pp_profile_merge in one. One profile is
+ * handed over as it was decoded, not merged. Returns 0, PP_ENOTFOUND when
+ * nothing matched, the first failure to fetch or decode (e names the
+ * profile), else pp_profile_merge's errors. */
+int pp_query_merge(struct pp_store *st, const struct pp_store_filter *f,
+    struct pp_profile **out, struct pp_err *e);
+
+/* As pp_query_merge, from the receiver at base, as pp_query_load_remote. */
+int pp_query_merge_remote(const char *base, const char *token,
+    const struct pp_store_filter *f, struct pp_profile **out,
+    struct pp_err *e);
+
 /* Marks every sample of base with the label pprof::base=true and negates
  * its values, as pprof's -diff_base does, so that merging it with the
  * profile it is compared to gives the difference. Returns 0 or PP_ENOMEM. */

@@ -44,7 +44,7 @@ pp_arena_release(struct pp_arena *a)
 }
 
 void *
-pp_arena_alloc(struct pp_arena *a, size_t size)
+pp_arena_alloc_uninit(struct pp_arena *a, size_t size)
 {
 	struct pp_arena_chunk *c;
 	size_t hdr = (sizeof(*c) + ALIGN - 1) & ~(size_t)(ALIGN - 1);
@@ -60,7 +60,7 @@ pp_arena_alloc(struct pp_arena *a, size_t size)
 		/* Big requests get a chunk of their own, so the current
 		 * chunk's remainder is not wasted. */
 		csize = want > CHUNK_SIZE / 4 ? want : CHUNK_SIZE;
-		c = calloc(1, hdr + csize);
+		c = malloc(hdr + csize);
 		if (c == NULL)
 			return NULL;
 		if (csize != CHUNK_SIZE && a->head != NULL) {
@@ -79,6 +79,24 @@ pp_arena_alloc(struct pp_arena *a, size_t size)
 	return p;
 }
 
+void *
+pp_arena_alloc(struct pp_arena *a, size_t size)
+{
+	void *p = pp_arena_alloc_uninit(a, size);
+
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+/* The hash is kept, so that growing rehashes no string and a probe
+ * compares strings only when their hashes are equal. */
+struct pp_strset_slot {
+	const char *s;		/* NULL: empty */
+	size_t len;
+	uint64_t hash;
+};
+
 void
 pp_strset_init(struct pp_strset *s)
 {
@@ -89,7 +107,6 @@ void
 pp_strset_release(struct pp_strset *s)
 {
 	free(s->slot);
-	free(s->lens);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -115,29 +132,21 @@ pp_hash_bytes(const void *p, size_t len, uint64_t seed)
 static int
 strset_resize(struct pp_strset *s, size_t cap)
 {
-	const char **slot;
-	size_t *lens, i, j;
+	struct pp_strset_slot *slot;
+	size_t i, j;
 
-	slot = calloc(cap, sizeof(*slot));
-	lens = calloc(cap, sizeof(*lens));
-	if (slot == NULL || lens == NULL) {
-		free(slot);
-		free(lens);
+	if ((slot = calloc(cap, sizeof(*slot))) == NULL)
 		return -1;
-	}
 	for (i = 0; i < s->cap; i++) {
-		if (s->slot[i] == NULL)
+		if (s->slot[i].s == NULL)
 			continue;
-		j = pp_hash_bytes(s->slot[i], s->lens[i], 0) & (cap - 1);
-		while (slot[j] != NULL)
+		j = s->slot[i].hash & (cap - 1);
+		while (slot[j].s != NULL)
 			j = (j + 1) & (cap - 1);
 		slot[j] = s->slot[i];
-		lens[j] = s->lens[i];
 	}
 	free(s->slot);
-	free(s->lens);
 	s->slot = slot;
-	s->lens = lens;
 	s->cap = cap;
 	return 0;
 }
@@ -146,16 +155,20 @@ const char *
 pp_strset_intern(struct pp_strset *s, struct pp_arena *a, const char *str,
     size_t len)
 {
+	struct pp_strset_slot *sl;
+	uint64_t h;
 	size_t j;
 	char *copy;
 
 	if ((s->n + 1) * 2 > s->cap &&
 	    strset_resize(s, s->cap ? s->cap * 2 : 64) < 0)
 		return NULL;
-	j = pp_hash_bytes(str, len, 0) & (s->cap - 1);
-	while (s->slot[j] != NULL) {
-		if (s->lens[j] == len && memcmp(s->slot[j], str, len) == 0)
-			return s->slot[j];
+	h = pp_hash_bytes(str, len, 0);
+	j = h & (s->cap - 1);
+	while ((sl = &s->slot[j])->s != NULL) {
+		if (sl->hash == h && sl->len == len &&
+		    memcmp(sl->s, str, len) == 0)
+			return sl->s;
 		j = (j + 1) & (s->cap - 1);
 	}
 	copy = pp_arena_alloc(a, len + 1);
@@ -163,8 +176,9 @@ pp_strset_intern(struct pp_strset *s, struct pp_arena *a, const char *str,
 		return NULL;
 	memcpy(copy, str, len);
 	copy[len] = '\0';
-	s->slot[j] = copy;
-	s->lens[j] = len;
+	sl->s = copy;
+	sl->len = len;
+	sl->hash = h;
 	s->n++;
 	return copy;
 }
@@ -178,9 +192,16 @@ pp_u64map_init(struct pp_u64map *m)
 void
 pp_u64map_release(struct pp_u64map *m)
 {
-	free(m->key);
-	free(m->val);
+	free(m->slot);
 	memset(m, 0, sizeof(*m));
+}
+
+void
+pp_u64map_clear(struct pp_u64map *m)
+{
+	if (m->n > 0)
+		memset(m->slot, 0, m->cap * sizeof(*m->slot));
+	m->n = 0;
 }
 
 uint64_t *
@@ -191,9 +212,9 @@ pp_u64map_get(const struct pp_u64map *m, uint64_t key)
 	if (m->cap == 0 || key == 0)
 		return NULL;
 	j = pp_hash_u64(key) & (m->cap - 1);
-	while (m->key[j] != 0) {
-		if (m->key[j] == key)
-			return &m->val[j];
+	while (m->slot[j].key != 0) {
+		if (m->slot[j].key == key)
+			return &m->slot[j].val;
 		j = (j + 1) & (m->cap - 1);
 	}
 	return NULL;
@@ -202,31 +223,36 @@ pp_u64map_get(const struct pp_u64map *m, uint64_t key)
 static int
 u64map_resize(struct pp_u64map *m, size_t cap)
 {
-	uint64_t *key, *val;
+	struct pp_u64map_slot *slot;
 	size_t i, j;
 
-	key = calloc(cap, sizeof(*key));
-	val = calloc(cap, sizeof(*val));
-	if (key == NULL || val == NULL) {
-		free(key);
-		free(val);
+	if ((slot = calloc(cap, sizeof(*slot))) == NULL)
 		return -1;
-	}
 	for (i = 0; i < m->cap; i++) {
-		if (m->key[i] == 0)
+		if (m->slot[i].key == 0)
 			continue;
-		j = pp_hash_u64(m->key[i]) & (cap - 1);
-		while (key[j] != 0)
+		j = pp_hash_u64(m->slot[i].key) & (cap - 1);
+		while (slot[j].key != 0)
 			j = (j + 1) & (cap - 1);
-		key[j] = m->key[i];
-		val[j] = m->val[i];
+		slot[j] = m->slot[i];
 	}
-	free(m->key);
-	free(m->val);
-	m->key = key;
-	m->val = val;
+	free(m->slot);
+	m->slot = slot;
 	m->cap = cap;
 	return 0;
+}
+
+int
+pp_u64map_reserve(struct pp_u64map *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+
+	while (n * 2 > cap) {
+		if (cap > SIZE_MAX / 2 / sizeof(*m->slot))
+			return -1;
+		cap *= 2;
+	}
+	return cap == m->cap ? 0 : u64map_resize(m, cap);
 }
 
 int
@@ -240,17 +266,17 @@ pp_u64map_put(struct pp_u64map *m, uint64_t key, uint64_t val, bool *fresh)
 	    u64map_resize(m, m->cap ? m->cap * 2 : 64) < 0)
 		return -1;
 	j = pp_hash_u64(key) & (m->cap - 1);
-	while (m->key[j] != 0) {
-		if (m->key[j] == key) {
-			m->val[j] = val;
+	while (m->slot[j].key != 0) {
+		if (m->slot[j].key == key) {
+			m->slot[j].val = val;
 			if (fresh != NULL)
 				*fresh = false;
 			return 0;
 		}
 		j = (j + 1) & (m->cap - 1);
 	}
-	m->key[j] = key;
-	m->val[j] = val;
+	m->slot[j].key = key;
+	m->slot[j].val = val;
 	m->n++;
 	if (fresh != NULL)
 		*fresh = true;

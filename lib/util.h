@@ -19,12 +19,14 @@ void pp_arena_init(struct pp_arena *a);
 void pp_arena_release(struct pp_arena *a);
 /* Returns size zeroed bytes aligned for any type, or NULL. */
 void *pp_arena_alloc(struct pp_arena *a, size_t size);
+/* The same, not zeroed: for memory the caller fills. */
+void *pp_arena_alloc_uninit(struct pp_arena *a, size_t size);
 
 /* A set of interned strings: equal contents, one pointer. The strings live
  * in an arena the caller provides and always end with a NUL byte. */
+struct pp_strset_slot;
 struct pp_strset {
-	const char **slot;
-	size_t *lens;
+	struct pp_strset_slot *slot;
 	size_t cap, n;
 };
 
@@ -35,14 +37,21 @@ const char *pp_strset_intern(struct pp_strset *s, struct pp_arena *a,
     const char *str, size_t len);
 
 /* A hash map from non-zero 64-bit keys to 64-bit values. */
+struct pp_u64map_slot {
+	uint64_t key, val;	/* key 0: empty */
+};
 struct pp_u64map {
-	uint64_t *key;
-	uint64_t *val;
+	struct pp_u64map_slot *slot;
 	size_t cap, n;
 };
 
 void pp_u64map_init(struct pp_u64map *m);
 void pp_u64map_release(struct pp_u64map *m);
+/* Empties m, keeping its memory for the next keys. */
+void pp_u64map_clear(struct pp_u64map *m);
+/* Makes room for n keys in all, so that no put grows m until it holds
+ * them; returns 0 or -1 when out of memory (m is unchanged). */
+int pp_u64map_reserve(struct pp_u64map *m, size_t n);
 /* Returns a pointer to the value for key, or NULL if absent. */
 uint64_t *pp_u64map_get(const struct pp_u64map *m, uint64_t key);
 /* Sets key to val; returns 0 or -1 when out of memory. *fresh (if not
