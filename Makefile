@@ -17,6 +17,8 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PP_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	-Ilib -Ilib/gen -Icmd
+# Only the shared libraries a program uses are loaded when it starts.
+PP_LDFLAGS = -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 PP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -60,6 +62,12 @@ lib/pprof.o: lib/gen/profile.pb-c.h
 lib/libpp.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJS)
+
+# pp-recv runs once per connection: it links only the libraries it uses
+# (RECV_LIBS, from contrib/probe.sh), so that starting it stays cheap.
+pp-recv: cmd/pp-recv.o cmd/msg.o lib/libpp.a
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -Wl,--gc-sections \
+		-o $@ $< cmd/msg.o lib/libpp.a $(RECV_LIBS)
 
 pp-%: cmd/pp-%.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \

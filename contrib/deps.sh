@@ -11,7 +11,7 @@ PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libgraphviz-dev zlib1g-dev golang-go perl libdw-dev libunwind-dev
 	g++ binutils
 	libdb-dev libarchive-dev libcurl4-openssl-dev libsodium-dev
-	libjansson-dev libhttp-parser-dev openbsd-inetd curl"
+	libjansson-dev libhttp-parser-dev openbsd-inetd curl liblzma-dev libzstd-dev"
 # PACKAGES="$PACKAGES chromium"		# the web UI's browser tests (later)
 
 # make bench also runs what pp is compared with: pprof's -svg needs dot.

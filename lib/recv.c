@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "record.h"
+#include "meta.h"
 #include "recv.h"
 #include "store.h"
 #include "util.h"
@@ -372,6 +372,7 @@ handle_push(struct xchg *x)
 	struct pp_bundle *b = NULL;
 	struct pp_store_item *items = NULL;
 	struct item_strs *strs = NULL;
+	struct pp_profile *body_p = NULL;
 	void **owned = NULL;
 	json_t *refused = NULL;
 	struct pp_err e = { 0 };
@@ -391,15 +392,13 @@ handle_push(struct xchg *x)
 		pp_bundle_free(b);
 		return respond_error(x, 400, "an empty bundle");
 	}
+	/* A single profile: libarchive unpacked every layer of it; keep the
+	 * request's own bytes when they are gzipped pprof, and the profile
+	 * decoded from them, which is the one stored. */
 	if (!b->has_manifest && b->nmembers == 1 && !b->members[0].error) {
-		/* A single profile: libarchive unpacked every layer of it;
-		 * keep the request's own bytes when they are gzipped pprof. */
-		struct pp_profile *p = NULL;
-
 		if (pp_profile_decode(x->req.body, x->req.body_len,
-		    &x->o->decode, &p, &e) == 0)
+		    &x->o->decode, &body_p, &e) == 0)
 			single = 1;
-		pp_profile_free(p);
 	}
 	if (!(items = calloc(b->nmembers, sizeof(*items))) ||
 	    !(strs = calloc(b->nmembers, sizeof(*strs))) ||
@@ -417,9 +416,13 @@ handle_push(struct xchg *x)
 		int own;
 
 		why[0] = '\0';
+		if (body_p) {
+			p = body_p;
+			body_p = NULL;	/* transferred */
+		}
 		if (m->error) {
 			snprintf(why, sizeof(why), "%s", m->error);
-		} else if ((rc = pp_profile_decode(m->data, m->len,
+		} else if (!p && (rc = pp_profile_decode(m->data, m->len,
 		    &x->o->decode, &p, &e)) < 0) {
 			snprintf(why, sizeof(why), "not a valid profile: %s",
 			    pp_err_msg(&e, rc));
@@ -467,6 +470,7 @@ out:
 			free(owned[i]);
 	}
 	json_decref(refused);
+	pp_profile_free(body_p);
 	free(items);
 	free(strs);
 	free(owned);
