@@ -1,6 +1,7 @@
 /* pp-query: select stored profiles; list them, or write them merged (or
  * compared with a base) as one pprof profile; expire old ones. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,12 @@
 #define DEFAULT_DIR	"/var/lib/pp"
 
 enum {
-	OPT_BASE_SINCE = 256, OPT_BASE_UNTIL, OPT_EXPIRE, OPT_LIMIT,
+	OPT_BASE = 256, OPT_BASE_SINCE, OPT_BASE_UNTIL, OPT_EXPIRE, OPT_LIMIT,
 	OPT_REMOTE, OPT_SINCE, OPT_UNTIL,
 };
 
 static const struct option longopts[] = {
+	{ "base", required_argument, NULL, OPT_BASE },
 	{ "base-since", required_argument, NULL, OPT_BASE_SINCE },
 	{ "base-until", required_argument, NULL, OPT_BASE_UNTIL },
 	{ "dir", required_argument, NULL, 'd' },
@@ -57,8 +59,8 @@ usage(int status)
 	    "                [-o format] [-p program] [-t type] [-u user] "
 	    "[--since time]\n"
 	    "                [--until time] [--limit count] "
-	    "[--base-since time]\n"
-	    "                [--base-until time]\n"
+	    "[--base file]\n"
+	    "                [--base-since time] [--base-until time]\n"
 	    "       pp-query [-v] [-d dir] [-u user] --expire age\n");
 	exit(status);
 }
@@ -211,11 +213,29 @@ load_merged(struct source *src, const struct pp_store_filter *f,
 	return m;
 }
 
+/* A base profile from a file ("-": standard input). */
+static struct pp_profile *
+load_file(const char *path)
+{
+	struct pp_profile *p = NULL;
+	struct pp_err e = { 0 };
+	int fd = STDIN_FILENO, rc;
+
+	if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY)) < 0)
+		pp_die("cannot open '%s': %s", path, strerror(errno));
+	rc = pp_profile_read_fd(fd, NULL, &p, &e);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (rc < 0)
+		pp_die("the base '%s': %s", path, pp_err_msg(&e, rc));
+	return p;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *dir = getenv("PP_HOME"), *format = NULL, *expire = NULL;
-	const char *token_file = NULL, **labels = NULL;
+	const char *token_file = NULL, *base_file = NULL, **labels = NULL;
 	struct source src;
 	char deftok[4096];
 	struct pp_store_filter f, bf;
@@ -286,6 +306,9 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case OPT_BASE:
+			base_file = optarg;
+			break;
 		case OPT_BASE_SINCE:
 			base_since = parse_time_opt(optarg, "--base-since", now);
 			diff = 1;
@@ -331,8 +354,14 @@ main(int argc, char **argv)
 	if (expire && (listing || diff || f.program || f.type ||
 	    f.sample_type || f.host || nlabels || f.since_ns || f.until_ns))
 		pp_die_usage("--expire takes only -d, -u and -v");
+	if (base_file && diff)
+		pp_die_usage("--base takes a file; --base-since and --base-until "
+		    "a range of the store: not both");
+	if (base_file)
+		diff = 1;
 	if (listing && diff)
-		pp_die_usage("-l lists; --base-since and --base-until compare");
+		pp_die_usage("-l lists; --base, --base-since and --base-until "
+		    "compare");
 
 	if (src.url && (expire || f.owner))
 		pp_die_usage("--remote reads the token's own profiles: no -u or "
@@ -380,11 +409,15 @@ main(int argc, char **argv)
 		if (diff) {
 			struct pp_profile *two[2];
 
-			bf = f;
-			bf.since_ns = base_since;
-			bf.until_ns = base_until;
 			two[0] = p;
-			two[1] = load_merged(&src, &bf, "the base: ");
+			if (base_file) {
+				two[1] = load_file(base_file);
+			} else {
+				bf = f;
+				bf.since_ns = base_since;
+				bf.until_ns = base_until;
+				two[1] = load_merged(&src, &bf, "the base: ");
+			}
 			if (pp_profile_make_base(two[1]) < 0)
 				pp_die("out of memory");
 			if ((rc = pp_profile_merge(two, 2, &out, &e)) < 0)

@@ -249,6 +249,15 @@ test_with_shared 'pp-query --base-since compares as pprof -diff_base does' '
 	test_cmp want.rows got.rows
 '
 
+test_with_shared 'pp-query --base FILE compares with a file as -diff_base does' '
+	pp-query -d store -u alice -t cpu --since @$hs --until @$((hs + 1)) \
+		--base "$SHARED_PROFILES/go-cpu.pb.gz" >diff2.pb.gz &&
+	go tool pprof -top -nodecount=1000 diff2.pb.gz 2>/dev/null | sed -n "/flat%/,\$p" >got2.rows &&
+	test_cmp want.rows got2.rows &&
+	test_expect_code 2 pp-query -d store --base x --base-since 1h 2>err &&
+	grep "not both" err
+'
+
 test_expect_success 'Pyroscope ingest: a raw pprof, and one in a multipart form' '
 	printf "main;ingest;raw 7\n" | pp-test fromfolded >raw.pb.gz &&
 	recv POST "/ingest?name=shop.cpu%7Benv%3Dstaging%2Cregion%3Deu%7D&from=1700000000&until=1700000010&format=pprof" "$ALICE" raw.pb.gz &&
