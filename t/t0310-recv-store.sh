@@ -311,4 +311,18 @@ test_expect_success 'pp-query --expire deletes old profiles only' '
 	test "$(cat status)" = 404
 '
 
+test_expect_success 'user del: the token stops working at once' '
+	recv GET /v1/profiles "$BOB" &&
+	test "$(cat status)" = 200 &&
+	pp-recv -d store user del bob &&
+	recv GET /v1/profiles "$BOB" &&
+	test "$(cat status)" = 401 &&
+	pp-recv -d store user list >list &&
+	test_line_count = 1 list &&
+	test_must_fail pp-recv -d store user del bob 2>err &&
+	grep "no user .bob." err &&
+	recv GET /v1/profiles "$ALICE" &&
+	test "$(cat status)" = 200
+'
+
 test_done
