@@ -26,6 +26,16 @@ enum {
 	NDB
 };
 
+/* The databases an operation uses: opened when first needed, since each
+ * open costs some 25 us and a process serves one request. A secondary
+ * index is associated with meta.db when it is opened, so every operation
+ * that writes meta.db needs both. */
+#define NEED(i)		(1u << (i))
+#define NEED_ALL	(NEED(NDB) - 1)
+#define NEED_RECORDS	(NEED(DB_META) | NEED(DB_DATA) | NEED(DB_BYTIME) | \
+			    NEED(DB_BYHASH))
+#define NO_TXN		0x80000000u	/* run() flag: no transaction */
+
 static const char *const db_files[NDB] = {
 	"meta.db", "data.db", "bytime.db", "byhash.db", "users.db", "tokens.db",
 	"lock.db",
@@ -34,6 +44,8 @@ static const char *const db_files[NDB] = {
 struct pp_store {
 	DB_ENV *env;
 	DB *db[NDB];
+	unsigned want;		/* NEED() bits of the databases to open (and
+				 * to reopen after another's recovery) */
 	char *dir;
 	char errmsg[200];	/* Berkeley DB's last message */
 	/* The last record decoded for a caller: */
@@ -364,8 +376,7 @@ open_handles(struct pp_store *st, struct pp_err *e)
 {
 	u_int32_t fl = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
-	DB_ENV *env;
-	int r, i, attempt, removed = 0;
+	int r, attempt, removed = 0;
 
 	/*
 	 * Berkeley DB itself retries joining for some seconds when the
@@ -390,24 +401,46 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	}
 	if (r != 0)
 		return db_fail(st, e, r, "cannot open the environment");
-	env = st->env;
+	return 0;
+}
+
+/* Opens the databases of want that are not open yet (and the
+ * environment, when another process's recovery made us close it). */
+static int
+open_dbs(struct pp_store *st, unsigned want, struct pp_err *e)
+{
+	int r, i;
+
+	if (want & (NEED(DB_BYTIME) | NEED(DB_BYHASH)))
+		want |= NEED(DB_META);
+	st->want |= want;
+	if (!st->env && (r = open_handles(st, e)) < 0)
+		return r;
+	/* In index order: meta.db before the indexes associated with it. */
 	for (i = 0; i < NDB; i++) {
 		DB *db;
 
-		if ((r = db_create(&db, env, 0)) != 0)
+		if (!(st->want & NEED(i)) || st->db[i])
+			continue;
+		if ((r = db_create(&db, st->env, 0)) != 0)
 			return db_fail(st, e, r, db_files[i]);
+		if ((i == DB_BYTIME && (r = db->set_flags(db,
+		    DB_DUPSORT)) != 0) ||
+		    (r = db->open(db, NULL, db_files[i], NULL, DB_BTREE,
+		    DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
+			db->close(db, DB_NOSYNC);
+			return db_fail(st, e, r, db_files[i]);
+		}
+		/* An index not associated would miss writes: it is open
+		 * only when associated. */
+		if ((i == DB_BYTIME || i == DB_BYHASH) &&
+		    (r = st->db[DB_META]->associate(st->db[DB_META], NULL, db,
+		    i == DB_BYTIME ? bytime_key : byhash_key, 0)) != 0) {
+			db->close(db, DB_NOSYNC);
+			return db_fail(st, e, r, "cannot open the indexes");
+		}
 		st->db[i] = db;
-		if (i == DB_BYTIME && (r = db->set_flags(db, DB_DUPSORT)) != 0)
-			return db_fail(st, e, r, db_files[i]);
-		if ((r = db->open(db, NULL, db_files[i], NULL, DB_BTREE,
-		    DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0)
-			return db_fail(st, e, r, db_files[i]);
 	}
-	if ((r = st->db[DB_META]->associate(st->db[DB_META], NULL,
-	    st->db[DB_BYTIME], bytime_key, 0)) != 0 ||
-	    (r = st->db[DB_META]->associate(st->db[DB_META], NULL,
-	    st->db[DB_BYHASH], byhash_key, 0)) != 0)
-		return db_fail(st, e, r, "cannot open the indexes");
 	return 0;
 }
 
@@ -443,7 +476,10 @@ pp_store_open(struct pp_store **out, const char *dir, int flags,
 		pp_err_set(e, rc, "no source of randomness");
 		goto out;
 	}
-	if ((rc = open_handles(st, e)) < 0)
+	/* A new store gets all its databases now; otherwise each operation
+	 * opens those it uses. */
+	if ((rc = open_handles(st, e)) < 0 ||
+	    (rc = open_dbs(st, flags & PP_STORE_CREATE ? NEED_ALL : 0, e)) < 0)
 		goto out;
 	*out = st;
 	st = NULL;	/* transferred */
@@ -502,8 +538,8 @@ writer_lock(struct pp_store *st, DB_TXN *txn)
  * PP_E* code (with e set) or a Berkeley DB code. */
 static int
 run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
-    struct pp_err *), void *arg, u_int32_t txn_flags, const char *what,
-    struct pp_err *e)
+    struct pp_err *), void *arg, unsigned need, u_int32_t txn_flags,
+    const char *what, struct pp_err *e)
 {
 	int attempt, r;
 
@@ -511,9 +547,11 @@ run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
 		DB_TXN *txn = NULL;
 
 		st->errmsg[0] = '\0';
-		if (!st->env && (r = open_handles(st, e)) < 0)
+		if ((r = open_dbs(st, need, e)) < 0)
 			return r;
-		if ((r = st->env->txn_begin(st->env, NULL, &txn,
+		if (txn_flags & NO_TXN) {
+			r = body(st, NULL, arg, e);
+		} else if ((r = st->env->txn_begin(st->env, NULL, &txn,
 		    txn_flags)) == 0) {
 			r = body(st, txn, arg, e);
 			if (r == 0)
@@ -606,7 +644,9 @@ pp_store_user_add(struct pp_store *st, const char *name,
 	if (pp_random_token(tok) < 0)
 		return pp_err_set(e, PP_EIO, "no source of randomness");
 	pp_sha256(tok, PP_HEX256_LEN, op.hash);
-	return run(st, user_add_body, &op, 0, "cannot add the user", e);
+	return run(st, user_add_body, &op,
+	    NEED(DB_WLOCK) | NEED(DB_USERS) | NEED(DB_TOKENS), 0,
+	    "cannot add the user", e);
 }
 
 static int
@@ -641,7 +681,9 @@ pp_store_user_del(struct pp_store *st, const char *name, struct pp_err *e)
 {
 	struct user_op op = { name, { 0 }, 0 };
 
-	return run(st, user_del_body, &op, 0, "cannot remove the user", e);
+	return run(st, user_del_body, &op,
+	    NEED(DB_WLOCK) | NEED(DB_USERS) | NEED(DB_TOKENS), 0,
+	    "cannot remove the user", e);
 }
 
 struct user_list {
@@ -702,7 +744,7 @@ pp_store_user_list(struct pp_store *st,
 	int r;
 
 	memset(&ul, 0, sizeof(ul));
-	r = run(st, user_list_body, &ul, DB_READ_COMMITTED,
+	r = run(st, user_list_body, &ul, NEED(DB_USERS), DB_READ_COMMITTED,
 	    "cannot list the users", e);
 	for (i = 0; r == 0 && i < ul.n; i++)
 		r = fn(ul.names[i], ul.created[i], arg);
@@ -748,7 +790,8 @@ pp_store_auth(struct pp_store *st, const char *tok, char *owner,
 
 	pp_sha256(tok, strlen(tok), op.hash);
 	op.owner = owner;
-	return run(st, auth_body, &op, DB_READ_COMMITTED,
+	/* One read needs no transaction. */
+	return run(st, auth_body, &op, NEED(DB_TOKENS), NO_TXN,
 	    "cannot check the token", e);
 }
 
@@ -854,7 +897,8 @@ pp_store_put(struct pp_store *st, struct pp_store_item *items, size_t n,
 			return pp_err_set(e, PP_EINVAL, "bad owner");
 	if (n == 0)
 		return 0;
-	return run(st, put_body, &op, 0, "cannot store the profiles", e);
+	return run(st, put_body, &op, NEED(DB_WLOCK) | NEED_RECORDS, 0,
+	    "cannot store the profiles", e);
 }
 
 /*
@@ -1197,7 +1241,8 @@ pp_store_select(struct pp_store *st, const struct pp_store_filter *f,
 	sc.fn = fn;
 	sc.arg = arg;
 	pp_buf_init(&sc.last);
-	r = run(st, scan_select_body, &sc, DB_READ_COMMITTED,
+	r = run(st, scan_select_body, &sc, NEED(DB_META) | NEED(DB_BYTIME),
+	    DB_READ_COMMITTED,
 	    "cannot read the profiles", e);
 	pp_buf_release(&sc.last);
 	if (r == 0 && sc.stopped)
@@ -1254,8 +1299,8 @@ pp_store_get(struct pp_store *st, const char *owner, uint64_t id,
 	op.id = id;
 	*data = NULL;
 	*len = 0;
-	r = run(st, get_body, &op, DB_READ_COMMITTED, "cannot read the profile",
-	    e);
+	r = run(st, get_body, &op, NEED(DB_META) | NEED(DB_DATA),
+	    DB_READ_COMMITTED, "cannot read the profile", e);
 	if (r == 0 && rec) {
 		free(st->recbuf);
 		st->recbuf = op.meta.data;
@@ -1295,7 +1340,8 @@ pp_store_expire(struct pp_store *st, const char *owner, int64_t before_ns,
 	sc.batch = batch ? batch : 1000;
 	pp_buf_init(&sc.last);
 	do {
-		r = run(st, scan_body, &sc, 0, "cannot delete old profiles", e);
+		r = run(st, scan_body, &sc, NEED(DB_WLOCK) | NEED_RECORDS, 0,
+		    "cannot delete old profiles", e);
 		if (r == 0)
 			*deleted += sc.deleted_now;
 	} while (r == 0 && sc.deleted_now == sc.batch);
