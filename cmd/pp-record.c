@@ -21,17 +21,19 @@
 #include "msg.h"
 #include "record.h"
 #include "spool.h"
+#include "symbolize.h"
 
 #ifndef PP_LIBDIR
 #define PP_LIBDIR "/usr/local/lib/pp"
 #endif
 
-enum { OPT_CPU = 256, OPT_HEAP };
+enum { OPT_CPU = 256, OPT_HEAP, OPT_SYSTEM_LINES };
 
 static const struct option longopts[] = {
 	{ "cpu", no_argument, NULL, OPT_CPU },
 	{ "heap", no_argument, NULL, OPT_HEAP },
 	{ "help", no_argument, NULL, 'h' },
+	{ "system-lines", no_argument, NULL, OPT_SYSTEM_LINES },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -47,6 +49,7 @@ static struct {
 	uint64_t heap_rate;
 	int interval;
 	bool cpu, heap, follow;
+	unsigned symbolize_flags;	/* PP_SYMBOLIZE_* */
 	const char *outdir;	/* -o: plain files */
 	char spool[PATH_MAX];
 	const char **labels;
@@ -60,7 +63,8 @@ static struct {
 	struct conn *conns;
 	size_t nconns, capconns;
 	int failed;
-} g = { .hz = 100, .heap_rate = 512 * 1024, .interval = 60, .follow = true };
+} g = { .hz = 100, .heap_rate = 512 * 1024, .interval = 60, .follow = true,
+    .symbolize_flags = PP_SYMBOLIZE_SYSTEM_NAMES };
 
 static int sigpipe_fds[2] = { -1, -1 };
 
@@ -70,7 +74,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: pp-record [-hx] [-F hz] [-i seconds] [-l key=value] "
 	    "[-m bytes] [-o dir]\n"
-	    "                 [--cpu] [--heap] -- program [argument ...]\n");
+	    "                 [--cpu] [--heap] [--system-lines] -- program "
+	    "[argument ...]\n");
 	exit(status);
 }
 
@@ -467,7 +472,7 @@ accept_all(int lfd)
 		c = &g.conns[g.nconns];
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
-		if ((c->proc = pp_proc_new()) == NULL) {
+		if ((c->proc = pp_proc_new(g.symbolize_flags)) == NULL) {
 			close(fd);
 			continue;
 		}
@@ -545,6 +550,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_HEAP:
 			only_heap = true;
+			break;
+		case OPT_SYSTEM_LINES:
+			g.symbolize_flags &= ~PP_SYMBOLIZE_SYSTEM_NAMES;
 			break;
 		case ':':
 			pp_warn("option '%s' needs an argument",

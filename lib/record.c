@@ -46,6 +46,7 @@ struct pp_proc {
 	struct block *live;		/* open addressing, linear probing */
 	size_t caplive, nlive;
 	int64_t interval_start_ns;
+	unsigned symbolize_flags;	/* PP_SYMBOLIZE_* */
 	/* Every location symbolized so far, so that each address is looked
 	 * up in its file once per process, not once per profile: reading a
 	 * library's debug information costs tens of milliseconds. */
@@ -54,11 +55,12 @@ struct pp_proc {
 };
 
 struct pp_proc *
-pp_proc_new(void)
+pp_proc_new(unsigned symbolize_flags)
 {
 	struct pp_proc *pr = calloc(1, sizeof(*pr));
 
 	if (pr != NULL) {
+		pr->symbolize_flags = symbolize_flags;
 		pp_u64map_init(&pr->stackmap);
 		pp_u64map_init(&pr->symindex);
 	}
@@ -518,7 +520,7 @@ symbolize(struct pp_proc *pr, struct pp_profile *p, size_t *skipped,
 	}
 	/* What is not cached comes from the files; the mappings' build-ids
 	 * are filled in once more, which reads only ELF headers. */
-	if ((rc = pp_symbolize(p, skipped, e)) < 0)
+	if ((rc = pp_symbolize(p, pr->symbolize_flags, skipped, e)) < 0)
 		goto out;
 	rc = PP_ENOMEM;
 	for (i = 0; i < p->nlocation; i++) {

@@ -19,7 +19,9 @@ enum pp_profile_kind {
 
 struct pp_proc;
 
-struct pp_proc *pp_proc_new(void);
+/* A new process; symbolize_flags are pp_symbolize's (symbolize.h), for
+ * every profile built of it. Returns NULL when out of memory. */
+struct pp_proc *pp_proc_new(unsigned symbolize_flags);
 void pp_proc_free(struct pp_proc *pr);
 
 /* Feeds one message from the agent (one or more records). Returns 0, or

@@ -18,6 +18,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct sym {
 	uint64_t lo, hi;
 	const char *name;	/* libdwfl's, valid while the Dwfl lives */
 	int rank;
+	unsigned under, len;	/* leading underscores, length: to sort */
 };
 
 /* One address range of a CU or a subprogram. maxhi is the greatest hi of
@@ -80,7 +82,11 @@ struct object {
 	const char *build_id;	/* interned lower-case hex, "" for none */
 	struct sym *sym;
 	size_t nsym;
+	char **owned;		/* names of sym without their @VERSION */
+	size_t nowned, capowned;
 	bool sym_loaded;
+	bool names_only;	/* DWARF not read: see object_names_only */
+	bool policy_set;
 	struct cu cus;			/* when .debug_aranges fall short */
 	Dwarf_Addr cus_bias;
 	bool cus_loaded;
@@ -107,6 +113,7 @@ struct mapstate {
 
 struct symbolizer {
 	struct pp_profile *p;
+	unsigned flags;		/* PP_SYMBOLIZE_* */
 	const char *empty;
 	struct pp_u64map function_by_key;	/* hash -> index in p->function */
 	uint64_t next_function_id;
@@ -302,6 +309,9 @@ object_free(struct object *o)
 	if (o->dwfl != NULL)
 		dwfl_end(o->dwfl);
 	free(o->sym);
+	for (i = 0; i < o->nowned; i++)
+		free(o->owned[i]);
+	free(o->owned);
 	free(o->cus.range);
 	for (i = 0; i < o->ncu; i++)
 		free(o->cu[i].range);
@@ -446,20 +456,15 @@ static int
 cmp_sym(const void *pa, const void *pb)
 {
 	const struct sym *a = pa, *b = pb;
-	size_t ua, ub, la, lb;
 
 	if (a->lo != b->lo)
 		return a->lo < b->lo ? -1 : 1;
 	if (a->rank != b->rank)
 		return a->rank > b->rank ? -1 : 1;
-	ua = underscores(a->name);
-	ub = underscores(b->name);
-	if (ua != ub)
-		return ua < ub ? -1 : 1;
-	la = strlen(a->name);
-	lb = strlen(b->name);
-	if (la != lb)
-		return la < lb ? -1 : 1;
+	if (a->under != b->under)
+		return a->under < b->under ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
 	return strcmp(a->name, b->name);
 }
 
@@ -483,7 +488,7 @@ load_symtab(struct object *o)
 		Elf_Scn *scn;
 		Elf *elf = NULL;
 		Dwarf_Addr bias = 0;
-		const char *name;
+		const char *name, *at;
 		struct sym *e;
 
 		name = dwfl_module_getsym_info(o->mod, i, &sym, &addr, &shndx,
@@ -504,7 +509,20 @@ load_symtab(struct object *o)
 		    sh.sh_addr + bias + sh.sh_size;
 		if (e->hi <= e->lo)
 			continue;
+		/* .symtab names versioned definitions as the assembler's
+		 * .symver did (__libc_start_main@@GLIBC_2.34); DWARF and
+		 * .dynsym do not. */
+		if ((at = strchr(name, '@')) != NULL && at != name) {
+			if (pp_grow(&o->owned, &o->capowned, o->nowned + 1,
+			    sizeof(*o->owned)) < 0 ||
+			    (o->owned[o->nowned] = strndup(name,
+			    (size_t)(at - name))) == NULL)
+				return PP_ENOMEM;
+			name = o->owned[o->nowned++];
+		}
 		e->name = name;
+		e->under = (unsigned)underscores(name);
+		e->len = (unsigned)strnlen(name, UINT_MAX);
 		e->rank = (type != STT_NOTYPE) * 8 + (sym.st_size > 0) * 4 +
 		    bind_rank(GELF_ST_BIND(sym.st_info));
 		o->nsym++;
@@ -932,6 +950,50 @@ function_for(struct symbolizer *s, const struct frame *fr,
 	return 0;
 }
 
+/* Whether the file has DWARF of its own (compressed or not). */
+static bool
+has_own_dwarf(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	const char *name;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) != NULL)
+		if (gelf_getshdr(scn, &sh) != NULL && sh.sh_type != SHT_NOBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) != NULL &&
+		    (strcmp(name, ".debug_info") == 0 ||
+		    strcmp(name, ".zdebug_info") == 0))
+			return true;
+	return false;
+}
+
+/* With PP_SYMBOLIZE_SYSTEM_NAMES, a file whose only DWARF is a separate
+ * debug file under DEBUGDIR (a distribution's debug package) is named from
+ * that file's symbol table and its DWARF is never opened: opening it
+ * inflates every compressed .debug_* section (libc's: 10 MB, 50 ms) for
+ * what is mostly a few frames of the C library. The symbol table of the
+ * debug file is not compressed and has the local functions too. */
+static int
+object_names_only(struct object *o, bool *out)
+{
+	const char *debugfile = NULL;
+	int rc;
+
+	*out = false;
+	if (has_own_dwarf(o->elf))
+		return 0;
+	if (!o->sym_loaded && (rc = load_symtab(o)) < 0)
+		return rc;
+	dwfl_module_info(o->mod, NULL, NULL, NULL, NULL, NULL, NULL,
+	    &debugfile);
+	*out = debugfile != NULL &&
+	    strncmp(debugfile, DEBUGDIR "/", sizeof(DEBUGDIR)) == 0;
+	return 0;
+}
+
 /* The frames at addr, an address of the file: from DWARF the chain of
  * inlined instances inside the subprogram that holds addr, each at the
  * call site of the one inside it, the innermost at addr's line; else a
@@ -954,7 +1016,15 @@ find_frames(struct symbolizer *s, struct object *o, uint64_t addr,
 	int i, n = 0, rc, tag, v;
 
 	s->nframe = 0;
-	if ((rc = find_cu(o, addr, &cu, &bias)) < 0)
+	if (!o->policy_set) {
+		o->policy_set = true;
+		if ((s->flags & PP_SYMBOLIZE_SYSTEM_NAMES) &&
+		    (rc = object_names_only(o, &o->names_only)) < 0)
+			return rc;
+	}
+	if (o->names_only)
+		rc = 0;
+	else if ((rc = find_cu(o, addr, &cu, &bias)) < 0)
 		return rc;
 	if (rc > 0) {
 		cudie = &cu;
@@ -1125,7 +1195,8 @@ mapping_state(struct symbolizer *s, struct pp_mapping *m,
 }
 
 int
-pp_symbolize(struct pp_profile *p, size_t *skipped, struct pp_err *e)
+pp_symbolize(struct pp_profile *p, unsigned flags, size_t *skipped,
+    struct pp_err *e)
 {
 	struct symbolizer s;
 	struct mapstate *st;
@@ -1137,6 +1208,7 @@ pp_symbolize(struct pp_profile *p, size_t *skipped, struct pp_err *e)
 
 	memset(&s, 0, sizeof(s));
 	s.p = p;
+	s.flags = flags;
 	if (skipped != NULL)
 		*skipped = 0;
 	if ((s.empty = pp_profile_intern(p, "", 0)) == NULL)

@@ -195,6 +195,34 @@ test_expect_success 'stripped (-rdynamic): dynamic symbols and the build-id' '
 	gzip -dc "$p" | grep -aF "$id"
 '
 
+# libc's separate debug file (libc6-dbg), by build-id, if installed.
+libc=$(ldd ./chain 2>/dev/null | awk '/libc\.so/ { print $3; exit }')
+libc_id=$(readelf -n "$libc" 2>/dev/null | awk '/Build ID:/ { print $3 }')
+libc_debug=/usr/lib/debug/.build-id/$(echo "$libc_id" | cut -c 1-2)/$(
+	echo "$libc_id" | cut -c 3-).debug
+if test -n "$libc_id" && test -r "$libc_debug"; then
+	test_expect_success 'libc from its debug package: names, no lines' '
+		pp-record --cpu -o sysnames -- ./chain 1 >out &&
+		p=$(echo sysnames/chain.*.cpu.pb.gz) &&
+		at_least 90 "$(share "$p" "main;outer;middle;hot")" &&
+		pp-render -f folded -i samples "$p" >folded &&
+		grep "__libc_start_call_main;main;outer;middle;hot " folded &&
+		! grep -F @ folded &&
+		! gzip -dc "$p" | grep -aF csu/libc-start.c
+	'
+	test_expect_success 'libc with --system-lines: its files and lines' '
+		pp-record --cpu --system-lines -o syslines -- ./chain 1 >out &&
+		p=$(echo syslines/chain.*.cpu.pb.gz) &&
+		at_least 90 "$(share "$p" "main;outer;middle;hot")" &&
+		gzip -dc "$p" | grep -aF csu/libc-start.c
+	'
+else
+	test_skip 'libc from its debug package: names, no lines' \
+		'no libc debug file'
+	test_skip 'libc with --system-lines: its files and lines' \
+		'no libc debug file'
+fi
+
 if command -v go >/dev/null 2>&1; then
 	test_expect_success 'go tool pprof reads every profile' '
 		n=0 &&

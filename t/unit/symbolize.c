@@ -26,6 +26,7 @@
 #include "symbolize.h"
 
 static int n, failed;
+static unsigned lines_flags;	/* pp_symbolize's flags in lines_in */
 
 static void
 ok(int cond, const char *what)
@@ -306,7 +307,7 @@ test_self_and_libc(void)
 	lvdso = add_location(p, mvdso, ra);
 
 	memset(&e, 0, sizeof(e));
-	r = pp_symbolize(p, &skipped, &e);
+	r = pp_symbolize(p, 0, &skipped, &e);
 	ok(r == 0, "pp_symbolize returns 0");
 	show("inlined", linl);
 	show("outer", louter);
@@ -388,7 +389,7 @@ test_self_and_libc(void)
 	ok(lvdso->nline == 0, "[vdso] is left alone");
 
 	nfunc = p->nfunction;
-	r = pp_symbolize(p, &skipped, NULL);
+	r = pp_symbolize(p, 0, &skipped, NULL);
 	ok(r == 0 && p->nfunction == nfunc && linl->nline == 2 &&
 	    skipped == 2, "a second pass changes nothing");
 	pp_profile_free(p);
@@ -421,7 +422,7 @@ lines_in(const char *file, const struct map *exe, int *lines)
 		abort();
 	m = add_mapping(p, exe, file, NULL);
 	l = add_location(p, m, ra);
-	if (pp_symbolize(p, &skipped, NULL) != 0 || skipped != 0)
+	if (pp_symbolize(p, lines_flags, &skipped, NULL) != 0 || skipped != 0)
 		abort();
 	show(file, l);
 	nline = l->nline;
@@ -449,6 +450,10 @@ test_debuglink(const char *dir, const struct map *exe)
 	snprintf(file, sizeof(file), "%s/withid", dir);
 	ok(lines_in(file, exe, &lines) == 2 && lines,
 	    "DIR/.debug/LINK is found, checked by build-id");
+	lines_flags = PP_SYMBOLIZE_SYSTEM_NAMES;
+	ok(lines_in(file, exe, &lines) == 2 && lines,
+	    "with PP_SYMBOLIZE_SYSTEM_NAMES, DIR/.debug/LINK is read too");
+	lines_flags = 0;
 
 	/* objcopy warns about the notes it cannot place in nobid.debug. */
 	if (run("(cd '%s' && "
@@ -522,7 +527,7 @@ test_stripped(void)
 	lout = add_location(p, m, (uintptr_t)pp_test_outer + 1);
 	lmangled = add_location(p, m, (uintptr_t)pp_test_mangled);
 	lcap = add_location(p, m, (uintptr_t)capture);
-	r = pp_symbolize(p, &skipped, NULL);
+	r = pp_symbolize(p, 0, &skipped, NULL);
 	show("stripped outer", lout);
 	show("stripped mangled", lmangled);
 	show("stripped capture", lcap);
@@ -568,12 +573,74 @@ test_stripped(void)
 		printf("# cannot remove %s\n", dir);
 }
 
+/* PP_SYMBOLIZE_SYSTEM_NAMES: this program's own DWARF is read, libc's
+ * separate debug file under /usr/lib/debug gives names only. */
+static void
+test_system_names(void)
+{
+	struct pp_profile *p;
+	struct pp_mapping *mexe, *mlibc;
+	struct pp_location *linl, *lmalloc, *lstart;
+	struct map exe, libc;
+	char debug[PATH_MAX];
+	void *h, *mallocp, *startp;
+	size_t skipped = 99;
+	int r;
+
+	if ((p = pp_profile_new()) == NULL)
+		abort();
+	h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	mallocp = h != NULL ? dlsym(h, "malloc") : NULL;
+	startp = h != NULL ? dlsym(h, "__libc_start_main") : NULL;
+	if (!find_map((uintptr_t)pp_test_outer, &exe) || mallocp == NULL ||
+	    startp == NULL || !find_map((uintptr_t)mallocp, &libc)) {
+		printf("Bail out! cannot find this program's or libc's "
+		    "mapping in /proc/self/maps\n");
+		exit(1);
+	}
+	mexe = add_mapping(p, &exe, exe.path, NULL);
+	mlibc = add_mapping(p, &libc, libc.path, NULL);
+	linl = add_location(p, mexe, ra);
+	lmalloc = add_location(p, mlibc, (uintptr_t)mallocp);
+	lstart = add_location(p, mlibc, (uintptr_t)startp + 1);
+	r = pp_symbolize(p, PP_SYMBOLIZE_SYSTEM_NAMES, &skipped, NULL);
+	ok(r == 0 && skipped == 0,
+	    "pp_symbolize with PP_SYMBOLIZE_SYSTEM_NAMES returns 0");
+	show("system names: inlined", linl);
+	show("system names: malloc", lmalloc);
+	show("system names: __libc_start_main + 1", lstart);
+	ok(linl->nline == 2 && linl->line[0].line == capture_line &&
+	    strcmp(name_at(linl, 0), "inlined") == 0 &&
+	    mexe->has_line_numbers && mexe->has_inline_frames,
+	    "with system names, this program still has lines and inlines");
+	ok(lmalloc->nline >= 1 &&
+	    strstr(name_at(lmalloc, lmalloc->nline - 1), "malloc") != NULL,
+	    "with system names, malloc in libc is named ...malloc...");
+	ok(lstart->nline == 1 && strstr(name_at(lstart, 0),
+	    "__libc_start_main") == name_at(lstart, 0) &&
+	    strchr(name_at(lstart, 0), '@') == NULL,
+	    "a versioned symbol is named without its @VERSION");
+	snprintf(debug, sizeof(debug), "/usr/lib/debug/.build-id/%.2s/%s.debug",
+	    mlibc->build_id, mlibc->build_id + 2);
+	if (access(debug, R_OK) == 0)
+		ok(lmalloc->nline == 1 && lmalloc->line[0].line == 0 &&
+		    *lmalloc->line[0].function->filename == '\0' &&
+		    mlibc->has_functions && !mlibc->has_line_numbers &&
+		    !mlibc->has_inline_frames,
+		    "with system names, libc's debug file gives names only");
+	else
+		skip("with system names, libc's debug file gives names only",
+		    "libc's debug file is not installed");
+	pp_profile_free(p);
+}
+
 int
 main(void)
 {
 	if (pp_test_outer(4) != 13 || pp_test_mangled(1) != 0x54)
 		abort();
 	test_self_and_libc();
+	test_system_names();
 	test_stripped();
 	printf("1..%d\n", n);
 	/* Before LeakSanitizer, which ends the process without flushing. */
