@@ -4,6 +4,7 @@
 #   make check           run the test suite (prove, TAP)
 #   make check SANITIZE=1  the same, built with ASan and UBSan
 #   make bench           run the benchmarks in t/perf
+#   make fuzz            run the libFuzzer targets in fuzz/ (clang; FUZZ_SECONDS)
 #   make install         install under $(DESTDIR)$(PREFIX)
 #
 # The libraries come from pkg-config. When a probe fails, config.mk's rule
@@ -40,7 +41,10 @@ HELPERS = $(patsubst %.c,%,$(wildcard t/helper/*.c t/unit/*.c))
 MANS1 = $(wildcard man/*.1)
 MANS8 = $(wildcard man/*.8)
 
-all: $(TOOLS) $(AGENT) $(HELPERS)
+FUZZ_TARGETS = http bundle pprof
+FUZZ_REPLAY = $(FUZZ_TARGETS:%=fuzz/replay-%)
+
+all: $(TOOLS) $(AGENT) $(HELPERS) $(FUZZ_REPLAY)
 
 config.mk: contrib/probe.sh contrib/deps.sh
 	sh contrib/probe.sh > $@.tmp && mv $@.tmp $@
@@ -77,6 +81,12 @@ t/helper/%: t/helper/%.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
 		cmd/msg.o lib/libpp.a $(DEP_LIBS)
 
+# The fuzz targets built with gcc and a main() that runs them over files:
+# t/t0105 replays the committed reproducers, without clang.
+fuzz/replay-%: fuzz/%.o fuzz/replay.o lib/libpp.a
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
+		fuzz/replay.o lib/libpp.a $(DEP_LIBS)
+
 cmd/pp-record.o: PP_CFLAGS += -DPP_LIBDIR='"$(PKGLIBDIR)"'
 
 # The agent lives inside other people's programs: position-independent,
@@ -104,6 +114,39 @@ bench: all
 	sh contrib/probe.sh --bench >/dev/null
 	@for b in t/perf/p[0-9]*.sh; do sh "$$b" || exit 1; done
 
+# make fuzz: the targets, and a libpp built for them with clang, ASan, UBSan
+# and libFuzzer's coverage in fuzz/build/, apart from the gcc build in
+# place; each target runs FUZZ_SECONDS (fuzz/run.sh). Needs clang and
+# libclang-rt-14-dev (contrib/deps.sh --fuzz installs them).
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang-14
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS = $(LIB_OBJS:%=fuzz/build/%)
+
+fuzz: $(FUZZ_TARGETS:%=fuzz/build/fuzz-%)
+	sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz/build/.deps: contrib/deps.sh
+	sh contrib/deps.sh --fuzz >&2
+	command -v $(FUZZ_CC) >/dev/null
+	mkdir -p fuzz/build && touch $@
+
+fuzz/build/%.o: %.c config.mk fuzz/build/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PP_CFLAGS) \
+		$(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+fuzz/build/lib/pprof.o: lib/gen/profile.pb-c.h
+
+fuzz/build/libpp.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJS)
+
+fuzz/build/fuzz-%: fuzz/build/fuzz/%.o fuzz/build/libpp.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PP_LDFLAGS) -o $@ $< \
+		fuzz/build/libpp.a $(DEP_LIBS)
+
 install: $(TOOLS) $(AGENT)
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PKGLIBDIR)
@@ -115,12 +158,13 @@ install: $(TOOLS) $(AGENT)
 clean:
 	rm -f $(TOOLS) $(AGENT) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \
 		lib/gen/*.d cmd/*.o cmd/*.d t/helper/*.o t/helper/*.d t/unit/*.o t/unit/*.d \
-		.build-flags config.mk
-	rm -rf lib/gen
+		.build-flags config.mk $(FUZZ_REPLAY) fuzz/*.o fuzz/*.d
+	rm -rf lib/gen fuzz/build
 
 distclean: clean
 
-.PHONY: all check bench install clean distclean
+.PHONY: all check bench fuzz install clean distclean
 .SECONDARY:
 
--include lib/*.d cmd/*.d t/helper/*.d t/unit/*.d
+-include lib/*.d cmd/*.d t/helper/*.d t/unit/*.d fuzz/*.d \
+	$(wildcard fuzz/build/*/*.d fuzz/build/*/*/*.d)

@@ -66,15 +66,6 @@ usage(int status)
 }
 
 static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
 parse_time_opt(const char *s, const char *opt, int64_t now)
 {
 	int64_t t;
@@ -240,7 +231,7 @@ main(int argc, char **argv)
 	char deftok[4096];
 	struct pp_store_filter f, bf;
 	struct pp_err e = { 0 };
-	int64_t now = now_ns(), base_since = 0, base_until = 0;
+	int64_t now = pp_now_ns(), base_since = 0, base_until = 0;
 	size_t nlabels = 0, cap = 0;
 	int c, rc, listing = 0, verbose = 0, diff = 0;
 	char *end;

@@ -20,6 +20,12 @@ if [ "${1:-}" = --bench ]; then
 		heaptrack linux-perf"
 fi
 
+# make fuzz builds libpp and the fuzz targets with clang's libFuzzer, ASan
+# and UBSan; clang-14's runtimes are in libclang-rt-14-dev.
+if [ "${1:-}" = --fuzz ]; then
+	PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev"
+fi
+
 missing=
 for p in $PACKAGES; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) || s=

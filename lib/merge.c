@@ -325,8 +325,10 @@ same_sample(const struct pp_merger *x, const struct pp_sample *s,
 {
 	size_t k;
 
-	if (s->nlocation != nloc || s->nlabel != nlabel ||
-	    memcmp(s->location, x->stack, nloc * sizeof(*x->stack)) != 0)
+	/* A sample without locations may have a NULL array: memcmp must
+	 * not see it, even for 0 bytes. */
+	if (s->nlocation != nloc || s->nlabel != nlabel || (nloc > 0 &&
+	    memcmp(s->location, x->stack, nloc * sizeof(*x->stack)) != 0))
 		return false;
 	for (k = 0; k < nlabel; k++)
 		if (s->label[k].key != x->label[k].key ||

@@ -577,7 +577,6 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 	};
 	struct pp_profile *p = NULL;
 	struct pp_u64map locs;
-	struct timespec ts;
 	int64_t now;
 	size_t i, k;
 	int rc = PP_ENOMEM;
@@ -660,8 +659,7 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 	}
 	if ((rc = symbolize(pr, p, skipped, e)) < 0)
 		goto out;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	now = pp_now_ns();
 	p->time_nanos = kind == PP_KIND_CPU ? pr->interval_start_ns :
 	    pr->info.start_ns;
 	p->duration_nanos = now - p->time_nanos;

@@ -298,12 +298,8 @@ fill_item(struct pp_store_item *it, struct item_strs *s,
 	it->rec.duration_ns = p->duration_nanos ? p->duration_nanos :
 	    m && m->duration_ns ? m->duration_ns :
 	    until_ns > from_ns && from_ns ? until_ns - from_ns : 0;
-	if (!it->rec.start_ns) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		it->rec.start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	}
+	if (!it->rec.start_ns)
+		it->rec.start_ns = pp_now_ns();
 	it->rec.labels = (const char *const *)s->labels;
 	it->rec.nlabels = s->nlabels;
 	rc = 0;

@@ -80,15 +80,6 @@ errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	snprintf(st->errmsg, sizeof(st->errmsg), "%s", msg);
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 put_be64(unsigned char *p, uint64_t v)
 {
@@ -636,7 +627,7 @@ int
 pp_store_user_add(struct pp_store *st, const char *name,
     char tok[PP_HEX256_LEN + 1], struct pp_err *e)
 {
-	struct user_op op = { name, { 0 }, now_ns() };
+	struct user_op op = { name, { 0 }, pp_now_ns() };
 
 	if (!pp_store_valid_owner(name))
 		return pp_err_set(e, PP_EINVAL, "bad user name '%s': use up to "
@@ -889,7 +880,7 @@ int
 pp_store_put(struct pp_store *st, struct pp_store_item *items, size_t n,
     struct pp_err *e)
 {
-	struct put_op op = { items, n, now_ns() };
+	struct put_op op = { items, n, pp_now_ns() };
 	size_t i;
 
 	for (i = 0; i < n; i++)

@@ -89,6 +89,9 @@ pp_abs64(int64_t v)
  * or -1 when out of memory (the array is unchanged). */
 int pp_grow(void *p, size_t *cap, size_t need, size_t elem);
 
+/* The wall clock in nanoseconds since the epoch. */
+int64_t pp_now_ns(void);
+
 /* A growable byte buffer, NUL-terminated for convenience. */
 struct pp_buf {
 	char *data;
