@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,77 @@ collect(const struct pp_store_rec *r, void *arg)
 	return 0;
 }
 
+/* One profile being decoded: by a thread of its own, so that decoding
+ * the next profile overlaps folding this one (on two or more CPUs). */
+struct job {
+	void *data;
+	size_t len;
+	char id[17];
+	struct pp_profile *p;
+	int rc;
+	struct pp_err e;
+	pthread_t thread;
+	bool running;
+};
+
+static void *
+decode_job(void *arg)
+{
+	struct job *j = arg;
+
+	j->rc = pp_profile_decode(j->data, j->len, NULL, &j->p, &j->e);
+	free(j->data);
+	j->data = NULL;
+	return NULL;
+}
+
+/* Starts decoding j; without a thread, decodes it here. */
+static void
+job_start(struct job *j)
+{
+	if (pthread_create(&j->thread, NULL, decode_job, j) == 0)
+		j->running = true;
+	else
+		decode_job(j);
+}
+
+static void
+job_wait(struct job *j)
+{
+	if (j->running)
+		pthread_join(j->thread, NULL);
+	j->running = false;
+}
+
+/* Fetches ids->id[*i], [*i + 1] ... until one is there (profiles may
+ * expire meanwhile) into j. Returns 0 with *i at the next id, 1 when
+ * none is left, or an error. */
+static int
+fetch_next(struct pp_store *st, const char *base, const char *token,
+    const struct pp_store_filter *f, const struct ids *ids, size_t *i,
+    struct job *j, struct pp_err *e)
+{
+	int rc;
+
+	memset(j, 0, sizeof(*j));
+	for (; *i < ids->n; (*i)++) {
+		pp_store_id_str(ids->id[*i], j->id);
+		rc = base ? pp_client_fetch(base, token, j->id, &j->data,
+		    &j->len, e) : pp_store_get(st, f->owner, ids->id[*i],
+		    &j->data, &j->len, NULL, e);
+		if (rc == PP_ENOTFOUND)
+			continue;	/* expired meanwhile */
+		if (rc < 0)
+			return rc;
+		(*i)++;
+		return 0;
+	}
+	return 1;
+}
+
 /* Fetches and decodes what f selects, one profile at a time: each is
- * handed to fold (which owns it from then on) as soon as it is decoded. */
+ * handed to fold (which owns it from then on) as soon as it is decoded,
+ * while the next one is decoded beside it. */
 static int
 load(struct pp_store *st, const char *base, const char *token,
     const struct pp_store_filter *f,
@@ -137,10 +207,11 @@ load(struct pp_store *st, const char *base, const char *token,
     struct pp_err *e)
 {
 	struct ids ids = { NULL, 0, 0, base ? f : NULL };
-	struct pp_profile *p = NULL;
-	size_t i, n = 0;
-	int rc;
+	struct job jobs[2], *cur = &jobs[0], *next = &jobs[1], *t;
+	size_t i = 0, n = 0;
+	int rc, more;
 
+	memset(jobs, 0, sizeof(jobs));
 	*nout = 0;
 	rc = base ? pp_client_list(base, token, f, collect, &ids, e) :
 	    pp_store_select(st, f, collect, &ids, e);
@@ -149,36 +220,34 @@ load(struct pp_store *st, const char *base, const char *token,
 			pp_err_set(e, rc, "out of memory");
 		goto out;
 	}
-	if (ids.n == 0) {
-		rc = pp_err_set(e, PP_ENOTFOUND, "no profiles match");
+	if ((more = fetch_next(st, base, token, f, &ids, &i, cur, e)) < 0) {
+		rc = more;
 		goto out;
 	}
-	for (i = 0; i < ids.n; i++) {
-		void *data = NULL;
-		size_t len;
-		char id[17];
-
-		pp_store_id_str(ids.id[i], id);
-		rc = base ? pp_client_fetch(base, token, id, &data, &len, e) :
-		    pp_store_get(st, f->owner, ids.id[i], &data, &len, NULL, e);
-		if (rc == PP_ENOTFOUND)
-			continue;	/* expired meanwhile */
-		if (rc < 0)
-			goto out;
-		rc = pp_profile_decode(data, len, NULL, &p, e);
-		free(data);
-		if (rc < 0) {
-			char msg[sizeof(e->msg)];
-
-			snprintf(msg, sizeof(msg), "%s", pp_err_msg(e, rc));
-			pp_err_set(e, rc, "stored profile %s: %s", id, msg);
+	if (more == 0)
+		job_start(cur);
+	while (more == 0) {
+		job_wait(cur);
+		if (cur->rc < 0) {
+			rc = pp_err_set(e, cur->rc, "stored profile %s: %s",
+			    cur->id, pp_err_msg(&cur->e, cur->rc));
 			goto out;
 		}
-		rc = fold(p, arg);
-		p = NULL;	/* transferred */
+		if ((more = fetch_next(st, base, token, f, &ids, &i, next,
+		    e)) < 0) {
+			rc = more;
+			goto out;
+		}
+		if (more == 0)
+			job_start(next);
+		rc = fold(cur->p, arg);
+		cur->p = NULL;	/* transferred */
 		if (rc < 0)
 			goto out;
 		n++;
+		t = cur;
+		cur = next;
+		next = t;
 	}
 	if (n == 0) {
 		rc = pp_err_set(e, PP_ENOTFOUND, "no profiles match");
@@ -187,6 +256,11 @@ load(struct pp_store *st, const char *base, const char *token,
 	*nout = n;
 	rc = 0;
 out:
+	for (t = jobs; t < jobs + 2; t++) {
+		job_wait(t);
+		free(t->data);
+		pp_profile_free(t->p);
+	}
 	free(ids.id);
 	return rc;
 }
