@@ -99,3 +99,10 @@ pp_write_output(const char *path, const void *data, size_t len)
 	}
 	free(tmp);
 }
+
+void
+pp_finish_stdout(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		pp_die("cannot write the output: %s", strerror(errno));
+}

@@ -20,4 +20,8 @@ void pp_die_usage(const char *fmt, ...)
  * leaves no partial output. */
 void pp_write_output(const char *path, const void *data, size_t len);
 
+/* Flushes standard output and dies (status 1) if anything written to it
+ * was lost: "pp-query > /full/disk" must fail loudly. */
+void pp_finish_stdout(void);
+
 #endif

@@ -222,8 +222,6 @@ main(int argc, char **argv)
 		pp_warn("%zu stored, %zu stored already, %zu moved to bad, "
 		    "%zu kept, %zu failed", st.stored, st.duplicates, st.bad,
 		    st.kept, st.failed);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		pp_die("cannot write to standard output: %s",
-		    strerror(errno));
+	pp_finish_stdout();
 	return status;
 }

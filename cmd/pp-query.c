@@ -427,7 +427,6 @@ main(int argc, char **argv)
 	pp_store_close(src.st);
 	memset(src.token, 0, sizeof(src.token));
 	free(labels);
-	if (fflush(stdout) == EOF || ferror(stdout))
-		pp_die("cannot write the output: %s", strerror(errno));
+	pp_finish_stdout();
 	return 0;
 }

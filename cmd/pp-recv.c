@@ -103,8 +103,7 @@ admin(const char *dir, int argc, char **argv)
 	pp_store_close(st);
 	if (rc < 0)
 		pp_die("%s", pp_err_msg(&e, rc));
-	if (fflush(stdout) == EOF || ferror(stdout))
-		pp_die("cannot write the output: %s", strerror(errno));
+	pp_finish_stdout();
 	return 0;
 }
 
