@@ -67,6 +67,7 @@ admin(const char *dir, int argc, char **argv)
 	struct pp_store *st = NULL;
 	struct pp_err e = { 0 };
 	char tok[PP_HEX256_LEN + 1];
+	uint64_t gone = 0;
 	int rc;
 
 	if (argc < 2 || strcmp(argv[0], "user") != 0)
@@ -85,7 +86,12 @@ admin(const char *dir, int argc, char **argv)
 			    "digits, '.', '_' and '-'", argv[2], PP_OWNER_MAX);
 		if ((rc = pp_store_open(&st, dir, PP_STORE_CREATE, &e)) < 0)
 			pp_die("%s", pp_err_msg(&e, rc));
-		if ((rc = pp_store_user_add(st, argv[2], tok, &e)) == 0) {
+		/* Profiles are kept under the name: a new user of a name must
+		 * not inherit what an earlier one left (a del interrupted
+		 * before its profiles were gone). */
+		if ((rc = pp_store_user_add(st, argv[2], tok, &e)) == 0 &&
+		    (rc = pp_store_expire(st, argv[2], INT64_MAX, 0, &gone,
+		    &e)) == 0) {
 			fprintf(stderr, "pp-recv: added user '%s'; their token "
 			    "follows and is not shown again\n", argv[2]);
 			printf("%s\n", tok);
@@ -96,7 +102,13 @@ admin(const char *dir, int argc, char **argv)
 			usage(2);
 		if ((rc = pp_store_open(&st, dir, 0, &e)) < 0)
 			pp_die("%s", pp_err_msg(&e, rc));
-		rc = pp_store_user_del(st, argv[2], &e);
+		/* The token first, so that nothing new arrives; then the
+		 * profiles. */
+		if ((rc = pp_store_user_del(st, argv[2], &e)) == 0 &&
+		    (rc = pp_store_expire(st, argv[2], INT64_MAX, 0, &gone,
+		    &e)) == 0)
+			fprintf(stderr, "pp-recv: removed user '%s' and their "
+			    "%llu profiles\n", argv[2], (unsigned long long)gone);
 	} else {
 		usage(2);
 	}

@@ -14,6 +14,8 @@
 #include "store.h"
 #include "util.h"
 
+#define MAX_LABELS	64	/* labels of one profile */
+
 /* What one exchange knows, for the handlers and the log line. */
 struct xchg {
 	const struct pp_recv_opts *o;
@@ -203,21 +205,65 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A short, printable copy of s (at most 200 bytes, control bytes as '?'):
- * what a profile says about itself is untrusted. */
+/* The length of the valid UTF-8 sequence at p (at most n bytes) that is
+ * not a control character, or 0. */
+static size_t
+utf8_char(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], min, len, i;
+
+	if (c < 0x20 || c == 0x7f)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80, c &= 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800, c &= 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000, c &= 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
+	    (c >= 0x80 && c <= 0x9f))
+		return 0;
+	return len;
+}
+
+/* A short, printable copy of s: valid UTF-8 of at most 200 bytes, cut at
+ * a character, with '?' for control characters and bytes that are not
+ * UTF-8. What a profile says about itself is untrusted, and JSON needs
+ * UTF-8. */
 static char *
 clean_dup(const char *s)
 {
-	size_t n = strlen(s), i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, o = 0, k;
 	char *d;
 
-	if (n > 200)
-		n = 200;
-	if (!(d = malloc(n + 1)))
+	if (!(d = malloc(201)))
 		return NULL;
-	for (i = 0; i < n; i++)
-		d[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	d[n] = '\0';
+	while (i < n) {
+		k = utf8_char(p + i, n - i);
+		if (o + (k ? k : 1) > 200)
+			break;
+		if (k == 0) {
+			d[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(d + o, p + i, k);
+		o += k;
+		i += k;
+	}
+	d[o] = '\0';
 	return d;
 }
 
@@ -251,6 +297,13 @@ fill_item(struct pp_store_item *it, struct item_strs *s,
 	const char *prog, *host;
 	int rc;
 
+	/* Labels are for selecting: a few dozen do. Thousands would only
+	 * make every listing of this owner heavy. */
+	for (i = 0, nlabels = 0; i < p->ncomment; i++)
+		if (strncmp(p->comment[i], "#pp label=", 10) == 0)
+			nlabels++;
+	if (nlabels > MAX_LABELS || (m && m->nlabels > MAX_LABELS))
+		return PP_EINVAL;
 	memset(&meta, 0, sizeof(meta));
 	if ((rc = pp_meta_read(p, &meta)) < 0)
 		return rc;
@@ -423,7 +476,11 @@ handle_push(struct xchg *x)
 			snprintf(why, sizeof(why), "not a valid profile: %s",
 			    pp_err_msg(&e, rc));
 		} else if ((rc = fill_item(&items[n], &strs[n], p, m, x->owner,
-		    NULL, NULL, 0, 0, 0)) < 0 ||
+		    NULL, NULL, 0, 0, 0)) == PP_EINVAL) {
+			snprintf(why, sizeof(why), "more than %d labels",
+			    MAX_LABELS);
+			item_strs_free(&strs[n]);
+		} else if (rc < 0 ||
 		    !(strs[n].name = clean_dup(m->name)) ||
 		    stored_bytes(single ? x->req.body : m->data,
 		    single ? x->req.body_len : m->len, &keep, &keep_len,
@@ -537,14 +594,18 @@ param_seconds(const struct pp_http_request *req, const char *name, int *bad)
 	int err = 0;
 	char *v = pp_http_query_param(req, name, &err), *end;
 	long long s;
+	int ok;
 
 	if (!v)
 		return 0;
 	errno = 0;
 	s = strtoll(v, &end, 10);
-	if (errno || end == v || *end || s < 0 || s > 4102444800LL)
-		*bad = 1;
+	ok = !errno && end != v && !*end && s >= 0 && s <= 4102444800LL;
 	free(v);
+	if (!ok) {
+		*bad = 1;
+		return 0;
+	}
 	return (int64_t)s * 1000000000;
 }
 
@@ -641,9 +702,12 @@ handle_ingest(struct xchg *x)
 		rc = respond_error(x, rc == PP_ETOOBIG ? 413 : 422, why);
 		goto out;
 	}
-	if (fill_item(&it, &s, p, NULL, x->owner, prog,
-	    (const char *const *)labels, nlabels, from, until) < 0 ||
-	    !(s.name = strdup("profile")) ||
+	if ((rc = fill_item(&it, &s, p, NULL, x->owner, prog,
+	    (const char *const *)labels, nlabels, from, until)) == PP_EINVAL) {
+		rc = respond_error(x, 422, "a profile with more than 64 labels");
+		goto out;
+	}
+	if (rc < 0 || !(s.name = strdup("profile")) ||
 	    stored_bytes(body, len, &keep, &keep_len, &own) < 0) {
 		rc = respond_error(x, 500, "out of memory");
 		goto out;

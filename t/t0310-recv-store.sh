@@ -211,6 +211,25 @@ test_expect_success 'gzip bombs are refused while they are unpacked' '
 	test_cmp before after
 '
 
+test_expect_success 'labels: bytes that are not UTF-8 become ?, more than 64 are refused' '
+	pp-record --heap -m 1 -o lab -l "k=$(printf "a\351b")" -l "n=$(printf "\303\251t\303\251")" \
+		-- pp-test summary <"$HOT" >/dev/null &&
+	recv POST /v1/push "$ALICE" lab/*.heap.pb.gz &&
+	test "$(cat status)" = 200 &&
+	recv GET "/v1/profiles?program=pp-test" "$ALICE" &&
+	test "$(cat status)" = 200 &&
+	grep -F "\"labels\":[\"k=a?b\",\"n=\\u00E9t\\u00E9\"]" body &&
+	set -- && i=0 &&
+	while test $i -lt 65; do set -- "$@" -l "l$i=v"; i=$((i + 1)); done &&
+	pp-record --heap -m 1 -o many "$@" -- pp-test summary <"$HOT" >/dev/null &&
+	pp-query -d store -l >before &&
+	recv POST /v1/push "$ALICE" many/*.heap.pb.gz &&
+	test "$(cat status)" = 422 &&
+	grep "more than 64 labels" body &&
+	pp-query -d store -l >after &&
+	test_cmp before after
+'
+
 test_expect_success 'unknown paths are 404, wrong methods 405' '
 	recv GET /nothing "$ALICE" &&
 	test "$(cat status)" = 404 &&
@@ -314,9 +333,20 @@ test_expect_success 'pp-query --expire deletes old profiles only' '
 test_expect_success 'user del: the token stops working at once' '
 	recv GET /v1/profiles "$BOB" &&
 	test "$(cat status)" = 200 &&
-	pp-recv -d store user del bob &&
+	recv POST /v1/push "$BOB" "$HOT" &&
+	test "$(cat status)" = 200 &&
+	pp-query -d store -u bob -l >bobs &&
+	test_line_count = 2 bobs &&
+	pp-recv -d store user del bob 2>err &&
+	grep "removed user .bob. and their 1 profiles" err &&
 	recv GET /v1/profiles "$BOB" &&
 	test "$(cat status)" = 401 &&
+	pp-query -d store -u bob -l >bobs &&
+	test_line_count = 1 bobs &&
+	pp-recv -d store user add bob | tail -n 1 >bob2.token &&
+	recv GET /v1/profiles "$(cat bob2.token)" &&
+	test "$(cat body)" = "{\"profiles\":[]}" &&
+	pp-recv -d store user del bob &&
 	pp-recv -d store user list >list &&
 	test_line_count = 1 list &&
 	test_must_fail pp-recv -d store user del bob 2>err &&
