@@ -530,6 +530,10 @@ pp_http_read_request(int in_fd, int out_fd,
 			if (r.headers_done && !was_done) {
 				if ((rc = check_headers(&r, status, e)) < 0)
 					goto out;
+				if (lim != NULL && lim->on_headers != NULL &&
+				    (rc = lim->on_headers(req,
+				    lim->on_headers_arg, status, e)) < 0)
+					goto out;
 				if ((r.p.flags & F_CHUNKED) ||
 				    ((r.p.flags & F_CONTENTLENGTH) &&
 				    r.p.content_length > 0)) {

@@ -15,11 +15,21 @@
 
 #include "error.h"
 
+struct pp_http_request;
+
 /* Limits; 0 means the default in brackets. */
 struct pp_http_limits {
 	size_t max_header;	/* request line and headers [16 KiB] */
 	size_t max_body;	/* body bytes after de-chunking [64 MiB] */
 	int timeout_ms;		/* the whole request must arrive in this [30000] */
+	/* When not NULL: called once the request line and headers are in
+	 * (method, path, query and headers are set; the body is not), before
+	 * "100 Continue" and before any of the body is read. A negative
+	 * PP_E* code with *status set ends the read there: a client that
+	 * may not send a body (no token) never gets it read. */
+	int (*on_headers)(const struct pp_http_request *req, void *arg,
+	    int *status, struct pp_err *e);
+	void *on_headers_arg;
 };
 
 struct pp_http_header {

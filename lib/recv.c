@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "meta.h"
 #include "recv.h"
@@ -891,29 +892,47 @@ peer_name(int fd, char *buf, size_t size)
 		snprintf(buf, size, "%s", host);
 }
 
+/* The reader's on_headers hook: the token is checked (and the store
+ * opened) before any of the body is read, so that a client without a
+ * valid token cannot make us read and hold a large body. */
+static int
+authenticate(const struct pp_http_request *req, void *arg, int *status,
+    struct pp_err *e)
+{
+	struct xchg *x = arg;
+	struct pp_err se = { 0 };
+	char tok[128];
+	int rc;
+
+	if (pp_http_auth_token(req, tok, sizeof(tok)) < 0) {
+		*status = 401;
+		return pp_err_set(e, PP_EAUTH, "a token is needed");
+	}
+	if ((rc = pp_store_open(&x->st, x->o->store_dir, 0, &se)) < 0) {
+		sodium_memzero(tok, sizeof(tok));
+		rlog(x->o, 1, "%s", pp_err_msg(&se, rc));
+		*status = 503;
+		return pp_err_set(e, PP_ESTORE, "the store is not available");
+	}
+	rc = pp_store_auth(x->st, tok, x->owner, &se);
+	sodium_memzero(tok, sizeof(tok));
+	if (rc == PP_EAUTH) {
+		*status = 401;
+		return pp_err_set(e, PP_EAUTH, "the token is not valid");
+	}
+	if (rc < 0) {
+		rlog(x->o, 1, "%s", pp_err_msg(&se, rc));
+		*status = 503;
+		return pp_err_set(e, PP_ESTORE, "the store is not available");
+	}
+	return 0;
+}
+
 static int
 route(struct xchg *x)
 {
 	const char *path = x->req.path, *m = x->req.method;
-	char tok[128];
-	struct pp_err e = { 0 };
-	int rc;
 
-	if ((rc = pp_http_auth_token(&x->req, tok, sizeof(tok))) < 0)
-		return respond_error(x, 401, "a token is needed");
-	if ((rc = pp_store_open(&x->st, x->o->store_dir, 0, &e)) < 0) {
-		memset(tok, 0, sizeof(tok));
-		rlog(x->o, 1, "%s", pp_err_msg(&e, rc));
-		return respond_error(x, 503, "the store is not available");
-	}
-	rc = pp_store_auth(x->st, tok, x->owner, &e);
-	memset(tok, 0, sizeof(tok));
-	if (rc == PP_EAUTH)
-		return respond_error(x, 401, "the token is not valid");
-	if (rc < 0) {
-		rlog(x->o, 1, "%s", pp_err_msg(&e, rc));
-		return respond_error(x, 503, "the store is not available");
-	}
 	if (strcmp(path, "/v1/push") == 0 || strcmp(path, "/ingest") == 0) {
 		if (strcmp(m, "POST") != 0)
 			return respond_error(x, 405, "use POST");
@@ -935,6 +954,7 @@ route(struct xchg *x)
 int
 pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *o)
 {
+	struct pp_http_limits lim = o->http;
 	struct xchg x;
 	struct pp_err e = { 0 };
 	char peer[64];
@@ -944,13 +964,18 @@ pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *o)
 	x.o = o;
 	x.out = out_fd;
 	peer_name(in_fd, peer, sizeof(peer));
-	rc = pp_http_read_request(in_fd, out_fd, &o->http, &x.req, &status,
-	    &e);
+	lim.on_headers = authenticate;
+	lim.on_headers_arg = &x;
+	rc = pp_http_read_request(in_fd, out_fd, &lim, &x.req, &status, &e);
 	if (rc < 0) {
 		detail(&x, "%s", pp_err_msg(&e, rc));
 		if (status)
 			respond_error(&x, status, x.detail);
-		rlog(o, 0, "%s - - %d %s", peer, x.status, x.detail);
+		rlog(o, 0, "%s %s %s %d %s", peer,
+		    x.owner[0] ? x.owner : "-", x.req.method[0] ?
+		    x.req.method : "-", x.status, x.detail);
+		pp_store_close(x.st);
+		pp_http_request_release(&x.req);
 		return x.status;
 	}
 	route(&x);

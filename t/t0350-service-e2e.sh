@@ -121,7 +121,7 @@ test_expect_success 'a client that sends half a request is answered 408 and cut 
 	perl -MIO::Socket::INET -e "
 		my \$s = IO::Socket::INET->new(PeerAddr => \"127.0.0.1:$SERVICE_PORT\")
 		    or die \"connect: \$!\";
-		print \$s \"POST /v1/push HTTP/1.1\r\nContent-Length: 1000\r\n\r\nabc\";
+		print \$s \"POST /v1/push HTTP/1.1\r\nAuthorization: Bearer $(cat alice.token)\r\nContent-Length: 1000\r\n\r\nabc\";
 		\$s->flush;
 		local \$SIG{ALRM} = sub { print \"still open\n\"; exit 1 };
 		alarm 30;
@@ -130,6 +130,24 @@ test_expect_success 'a client that sends half a request is answered 408 and cut 
 		print \$all;
 	" >answer &&
 	head -n 1 answer | grep "^HTTP/1.1 408" &&
+	stop_service $SERVICE_PID
+'
+
+test_expect_success 'without a token, the body is not even read: 401 at once' '
+	start_service "$SRC_ROOT/pp-recv" -d "$RECV_STORE" -t 20 -L "$TRASH_DIRECTORY/slow.log" &&
+	perl -MIO::Socket::INET -e "
+		my \$s = IO::Socket::INET->new(PeerAddr => \"127.0.0.1:$SERVICE_PORT\")
+		    or die \"connect: \$!\";
+		print \$s \"POST /v1/push HTTP/1.1\r\nContent-Length: 60000000\r\nExpect: 100-continue\r\n\r\n\";
+		\$s->flush;
+		local \$SIG{ALRM} = sub { print \"still open\n\"; exit 1 };
+		alarm 15;
+		my \$all = \"\";
+		while (sysread(\$s, my \$buf, 4096)) { \$all .= \$buf }
+		print \$all;
+	" >answer &&
+	head -n 1 answer | grep "^HTTP/1.1 401" &&
+	! grep "100 Continue" answer &&
 	stop_service $SERVICE_PID
 '
 
