@@ -592,6 +592,10 @@ pp_http_request_release(struct pp_http_request *req)
 	if (req == NULL)
 		return;
 	for (i = 0; i < req->nheaders; i++) {
+		/* Authorization holds a secret: leave nothing of it behind. */
+		if (req->headers[i].value != NULL)
+			sodium_memzero(req->headers[i].value,
+			    strlen(req->headers[i].value));
 		free(req->headers[i].name);
 		free(req->headers[i].value);
 	}

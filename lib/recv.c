@@ -56,6 +56,10 @@ static int
 respond(struct xchg *x, int status, const char *type, const char *extra,
     const void *body, size_t len)
 {
+	/* The store is closed before a slow client is written to: if the
+	 * deadline kills us mid-write, nobody has to recover the store. */
+	pp_store_close(x->st);
+	x->st = NULL;
 	x->status = status;
 	if (pp_http_respond(x->out, status, type, extra, body, len) < 0)
 		x->status = 0;
