@@ -243,6 +243,12 @@ pp_client_list(const char *base, const char *token,
 		    "listing", u.data);
 		goto out;
 	}
+	if (json_is_true(json_object_get(j, "truncated")) && f->limit == 0) {
+		rc = pp_err_set(e, PP_ETOOBIG, "'%s': more profiles match than "
+		    "one listing holds (%zu); narrow the selection",
+		    u.data, json_array_size(arr));
+		goto out;
+	}
 	for (i = 0; i < json_array_size(arr); i++) {
 		struct pp_store_rec r;
 

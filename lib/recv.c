@@ -16,6 +16,7 @@
 #include "util.h"
 
 #define MAX_LABELS	64	/* labels of one profile */
+#define MAX_LISTING	100000	/* profiles in one listing */
 
 /* What one exchange knows, for the handlers and the log line. */
 struct xchg {
@@ -779,7 +780,8 @@ handle_list(struct xchg *x)
 	struct pp_err e = { 0 };
 	json_t *arr = NULL;
 	size_t i, nlabels = 0;
-	int rc, err = 0, bad = 0;
+	int rc, err = 0, bad = 0, truncated;
+	size_t cap;
 
 	memset(&f, 0, sizeof(f));
 	for (i = 0; i < 7; i++)
@@ -828,6 +830,8 @@ handle_list(struct xchg *x)
 		    "limit a count");
 		goto out;
 	}
+	cap = f.limit && f.limit < MAX_LISTING ? f.limit : MAX_LISTING;
+	f.limit = cap + 1;
 	if (!(arr = json_array())) {
 		rc = respond_error(x, 500, "out of memory");
 		goto out;
@@ -838,8 +842,13 @@ handle_list(struct xchg *x)
 		    "cannot list the profiles now");
 		goto out;
 	}
-	detail(x, "listed %zu profiles", json_array_size(arr));
-	rc = respond_json(x, 200, json_pack("{s:O}", "profiles", arr));
+	/* One more than the cap was asked for: it says there are more. */
+	if ((truncated = json_array_size(arr) > cap))
+		json_array_remove(arr, cap);
+	detail(x, "listed %zu profiles%s", json_array_size(arr),
+	    truncated ? " (truncated)" : "");
+	rc = respond_json(x, 200, json_pack("{s:O,s:b}", "profiles", arr,
+	    "truncated", truncated));
 out:
 	json_decref(arr);
 	for (i = 0; i < 7; i++)

@@ -15,7 +15,9 @@
  *                          the caller's profiles: {"profiles":[{"id",
  *                          "program","host","type","sample_types","pid",
  *                          "start_ns","duration_ns","received_ns","sha256",
- *                          "size","labels":[]}]}; times S in Unix seconds.
+ *                          "size","labels":[]}],"truncated":false}; times S in Unix
+ *                          seconds; at most 100000 a listing ("truncated":
+ *                          true when more matched).
  *   GET /v1/profiles/ID    the profile as stored (gzipped pprof).
  *
  * Errors are {"error":"message"} with 400, 401, 404, 405, 408, 413, 422,

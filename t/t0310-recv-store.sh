@@ -111,7 +111,7 @@ test_expect_success 'basic authentication with the token as password works' '
 test_expect_success 'bob sees none of alice'"'"'s profiles, and cannot fetch them' '
 	recv GET /v1/profiles "$BOB" &&
 	test "$(cat status)" = 200 &&
-	test "$(cat body)" = "{\"profiles\":[]}" &&
+	test "$(cat body)" = "{\"profiles\":[],\"truncated\":false}" &&
 	recv GET /v1/profiles/$id "$BOB" &&
 	test "$(cat status)" = 404 &&
 	! cmp "$HOT" body &&
@@ -230,6 +230,15 @@ test_expect_success 'labels: bytes that are not UTF-8 become ?, more than 64 are
 	test_cmp before after
 '
 
+test_expect_success 'a listing says when a limit cut it short' '
+	recv GET "/v1/profiles?limit=1" "$ALICE" &&
+	test "$(cat status)" = 200 &&
+	test $(grep -o "\"id\":" body | wc -l) = 1 &&
+	grep "\"truncated\":true" body &&
+	recv GET "/v1/profiles?limit=100" "$ALICE" &&
+	grep "\"truncated\":false" body
+'
+
 test_expect_success 'unknown paths are 404, wrong methods 405' '
 	recv GET /nothing "$ALICE" &&
 	test "$(cat status)" = 404 &&
@@ -345,7 +354,7 @@ test_expect_success 'user del: the token stops working at once' '
 	test_line_count = 1 bobs &&
 	pp-recv -d store user add bob | tail -n 1 >bob2.token &&
 	recv GET /v1/profiles "$(cat bob2.token)" &&
-	test "$(cat body)" = "{\"profiles\":[]}" &&
+	test "$(cat body)" = "{\"profiles\":[],\"truncated\":false}" &&
 	pp-recv -d store user del bob &&
 	pp-recv -d store user list >list &&
 	test_line_count = 1 list &&
