@@ -31,8 +31,8 @@ pp_hex(const unsigned char *bin, size_t len, char *hex)
 	hex[2 * len] = '\0';
 }
 
-static int
-hexval(int c)
+int
+pp_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -49,9 +49,9 @@ pp_unhex(const char *hex, unsigned char *bin, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]), lo;
+		int hi = pp_hex_digit((unsigned char)hex[2 * i]), lo;
 
-		if (hi < 0 || (lo = hexval((unsigned char)hex[2 * i + 1])) < 0)
+		if (hi < 0 || (lo = pp_hex_digit((unsigned char)hex[2 * i + 1])) < 0)
 			return -1;
 		bin[i] = (unsigned char)(hi << 4 | lo);
 	}

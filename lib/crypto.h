@@ -25,6 +25,9 @@ void pp_sha256_hex(const void *data, size_t len, char hex[PP_HEX256_LEN + 1]);
 /* hex gets len bytes of bin as 2*len lowercase hex digits and a NUL. */
 void pp_hex(const unsigned char *bin, size_t len, char *hex);
 
+/* The value of hex digit c (either case), or -1. */
+int pp_hex_digit(int c);
+
 /* Parses exactly 2*len hex digits of hex into bin. Returns 0, or -1 when
  * hex is not that. */
 int pp_unhex(const char *hex, unsigned char *bin, size_t len);

@@ -13,6 +13,7 @@
 #include <http_parser.h>
 #include <sodium.h>
 
+#include "crypto.h"
 #include "http.h"
 #include "util.h"
 
@@ -153,18 +154,6 @@ on_body(http_parser *p, const char *at, size_t len)
 	return r->oom ? -1 : 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..len) into a new string. plus: '+' means a blank (queries).
  * Returns the string, or NULL with *err PP_ENOMEM, or PP_EPROTO for a NUL
  * byte or (strict) a '%' not followed by two hex digits. */
@@ -182,8 +171,8 @@ decode(const char *s, size_t len, bool plus, bool strict, int *err)
 	}
 	for (i = 0, o = out; i < len; i++) {
 		if (s[i] == '%' && i + 2 < len &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (hi = pp_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = pp_hex_digit((unsigned char)s[i + 2])) >= 0) {
 			*o++ = (char)(hi << 4 | lo);
 			i += 2;
 			if (o[-1] == '\0')
