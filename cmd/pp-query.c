@@ -278,7 +278,7 @@ main(int argc, char **argv)
 			f.program = optarg;
 			break;
 		case 't':
-			if (pp_is_profile_kind(optarg))
+			if (pp_is_profile_type(optarg))
 				f.type = optarg;
 			else
 				f.sample_type = optarg;

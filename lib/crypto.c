@@ -87,9 +87,3 @@ pp_random_token(char tok[PP_HEX256_LEN + 1])
 	sodium_memzero(b, sizeof(b));
 	return 0;
 }
-
-int
-pp_ct_equal(const void *a, const void *b, size_t n)
-{
-	return sodium_memcmp(a, b, n) == 0;
-}

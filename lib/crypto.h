@@ -39,7 +39,4 @@ int pp_random_token(char tok[PP_HEX256_LEN + 1]);
 /* n random bytes into buf. Returns 0 or PP_EIO. */
 int pp_random_bytes(void *buf, size_t n);
 
-/* 1 when a and b (n bytes each) are equal, in time that depends only on n. */
-int pp_ct_equal(const void *a, const void *b, size_t n);
-
 #endif

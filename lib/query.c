@@ -98,16 +98,6 @@ pp_parse_time(const char *s, int64_t now_ns, int64_t *ns)
 	return PP_EINVAL;
 }
 
-void
-pp_profiles_free(struct pp_profile **ps, size_t n)
-{
-	size_t i;
-
-	for (i = 0; ps && i < n; i++)
-		pp_profile_free(ps[i]);
-	free(ps);
-}
-
 struct ids {
 	uint64_t *id;
 	size_t n, cap;
@@ -265,45 +255,6 @@ out:
 	return rc;
 }
 
-struct gather {
-	struct pp_profile **ps;
-	size_t n, cap;
-	struct pp_err *e;
-};
-
-static int
-gather(struct pp_profile *p, void *arg)
-{
-	struct gather *g = arg;
-
-	if (pp_grow(&g->ps, &g->cap, g->n + 1, sizeof(*g->ps)) < 0) {
-		pp_profile_free(p);
-		return pp_err_set(g->e, PP_ENOMEM, "out of memory");
-	}
-	g->ps[g->n++] = p;
-	return 0;
-}
-
-static int
-load_all(struct pp_store *st, const char *base, const char *token,
-    const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
-    struct pp_err *e)
-{
-	struct gather g = { NULL, 0, 0, e };
-	size_t n;
-	int rc;
-
-	*out = NULL;
-	*nout = 0;
-	if ((rc = load(st, base, token, f, gather, &g, &n, e)) < 0) {
-		pp_profiles_free(g.ps, g.n);
-		return rc;
-	}
-	*out = g.ps;
-	*nout = g.n;
-	return 0;
-}
-
 /* pp_query_merge's fold: the first profile is kept as it is (one profile
  * is not merged), a second starts the merger. Merge failures are kept
  * until every profile is decoded, as a decoding failure comes first. */
@@ -376,21 +327,6 @@ out:
 	pp_profile_free(fo.first);
 	pp_merger_free(fo.x);
 	return rc;
-}
-
-int
-pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
-    struct pp_profile ***out, size_t *nout, struct pp_err *e)
-{
-	return load_all(st, NULL, NULL, f, out, nout, e);
-}
-
-int
-pp_query_load_remote(const char *base, const char *token,
-    const struct pp_store_filter *f, struct pp_profile ***out, size_t *nout,
-    struct pp_err *e)
-{
-	return load_all(NULL, base, token, f, out, nout, e);
 }
 
 int

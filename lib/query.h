@@ -19,29 +19,17 @@ int pp_parse_duration(const char *s, int64_t *ns);
  * allowed). Returns 0 with *ns (Unix nanoseconds), or PP_EINVAL. */
 int pp_parse_time(const char *s, int64_t now_ns, int64_t *ns);
 
-/* Reads and decodes every profile f selects. *ps (malloc'd, *n entries)
- * holds them; the caller frees each and the array. Returns 0, PP_ENOTFOUND
- * when nothing matched, or the first error (e names the profile). */
-int pp_query_load(struct pp_store *st, const struct pp_store_filter *f,
-    struct pp_profile ***ps, size_t *n, struct pp_err *e);
-
-/* As pp_query_load, from the receiver at base (pp-query --remote) with
- * the user's token: f->owner is ignored, the token decides. Errors also
- * those of pp_client_list and pp_client_fetch. */
-int pp_query_load_remote(const char *base, const char *token,
-    const struct pp_store_filter *f, struct pp_profile ***ps, size_t *n,
-    struct pp_err *e);
-
 /* Merges every profile f selects into *out (the caller frees it), each
  * freed as soon as it is merged, so that memory follows the merge and not
- * the inputs: pp_query_load and pp_profile_merge in one. One profile is
- * handed over as it was decoded, not merged. Returns 0, PP_ENOTFOUND when
+ * the inputs. One profile is handed over as it was decoded, not merged. Returns 0, PP_ENOTFOUND when
  * nothing matched, the first failure to fetch or decode (e names the
  * profile), else pp_profile_merge's errors. */
 int pp_query_merge(struct pp_store *st, const struct pp_store_filter *f,
     struct pp_profile **out, struct pp_err *e);
 
-/* As pp_query_merge, from the receiver at base, as pp_query_load_remote. */
+/* As pp_query_merge, from the receiver at base (pp-query --remote) with
+ * the user's token: f->owner is ignored, the token decides. Errors also
+ * those of pp_client_list and pp_client_fetch. */
 int pp_query_merge_remote(const char *base, const char *token,
     const struct pp_store_filter *f, struct pp_profile **out,
     struct pp_err *e);
@@ -50,8 +38,5 @@ int pp_query_merge_remote(const char *base, const char *token,
  * its values, as pprof's -diff_base does, so that merging it with the
  * profile it is compared to gives the difference. Returns 0 or PP_ENOMEM. */
 int pp_profile_make_base(struct pp_profile *base);
-
-/* Frees n profiles and the array. */
-void pp_profiles_free(struct pp_profile **ps, size_t n);
 
 #endif

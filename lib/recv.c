@@ -137,7 +137,7 @@ static const char *const kinds[] = {
 };
 
 int
-pp_is_profile_kind(const char *name)
+pp_is_profile_type(const char *name)
 {
 	size_t i;
 
@@ -148,7 +148,7 @@ pp_is_profile_kind(const char *name)
 }
 
 const char *
-pp_profile_kind(const struct pp_profile *p)
+pp_profile_type(const struct pp_profile *p)
 {
 	const char *pt = p->period_type.type ? p->period_type.type : "";
 	size_t i;
@@ -336,7 +336,7 @@ fill_item(struct pp_store_item *it, struct item_strs *s,
 	if (st.oom || !(s->sample_types = clean_dup(st.data ? st.data : "")) ||
 	    !(s->program = clean_dup(prog && *prog ? prog : "unknown")) ||
 	    !(s->host = clean_dup(host)) ||
-	    !(s->type = clean_dup(pp_profile_kind(p))))
+	    !(s->type = clean_dup(pp_profile_type(p))))
 		goto out;
 	if (nlabels && !(s->labels = calloc(nlabels, sizeof(*s->labels))))
 		goto out;
@@ -792,7 +792,7 @@ handle_list(struct xchg *x)
 	}
 	f.owner = x->owner;
 	f.program = v[0];
-	if (v[1] && pp_is_profile_kind(v[1]))
+	if (v[1] && pp_is_profile_type(v[1]))
 		f.type = v[1];
 	else
 		f.sample_type = v[1];
