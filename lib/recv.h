@@ -52,7 +52,7 @@ int pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *o);
  * name of its default (else last) sample type. */
 const char *pp_profile_type(const struct pp_profile *p);
 
-/* 1 when name is one of the kinds pp_profile_kind derives from sample
+/* 1 when name is one of the kinds pp_profile_type derives from sample
  * types (which the type index holds); other names are sample types. */
 int pp_is_profile_type(const char *name);
 
