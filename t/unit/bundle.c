@@ -18,21 +18,7 @@
 #include "crypto.h"
 #include "error.h"
 
-static int n, failed;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		failed = 1;
-}
+#include "tap.h"
 
 static void
 skip(const char *what, const char *why)
