@@ -355,6 +355,21 @@ out:
 
 /* Gives each member its manifest entry, or its error; then adds the
  * entries no member answered. */
+
+/* The manifest's metadata of a member. */
+static void
+copy_listed(struct pp_bundle_member *m, const struct listed *l)
+{
+	m->program = l->program;
+	m->host = l->host;
+	m->type = l->type;
+	m->pid = l->pid;
+	m->start_ns = l->start_ns;
+	m->duration_ns = l->duration_ns;
+	m->labels = l->labels;
+	m->nlabels = l->nlabels;
+}
+
 static int
 match_manifest(struct reader *r)
 {
@@ -378,14 +393,7 @@ match_manifest(struct reader *r)
 			continue;
 		}
 		l->seen = true;
-		m->program = l->program;
-		m->host = l->host;
-		m->type = l->type;
-		m->pid = l->pid;
-		m->start_ns = l->start_ns;
-		m->duration_ns = l->duration_ns;
-		m->labels = l->labels;
-		m->nlabels = l->nlabels;
+		copy_listed(m, l);
 		if (strcmp(m->sha256, l->sha256) != 0)
 			m->error = "SHA-256 differs from MANIFEST";
 		else if (l->size >= 0 && (uint64_t)l->size != m->len)
@@ -398,14 +406,7 @@ match_manifest(struct reader *r)
 		if ((m = new_member(r)) == NULL)
 			return PP_ENOMEM;
 		m->name = l->name;
-		m->program = l->program;
-		m->host = l->host;
-		m->type = l->type;
-		m->pid = l->pid;
-		m->start_ns = l->start_ns;
-		m->duration_ns = l->duration_ns;
-		m->labels = l->labels;
-		m->nlabels = l->nlabels;
+		copy_listed(m, l);
 		m->error = "listed in MANIFEST but absent";
 	}
 	return 0;
