@@ -72,7 +72,8 @@ _pp_result() { # status description body
 		printf '%s\n' "$3" | sed 's/^/#	/'
 		if [ -s "$_pp_out" ]; then
 			echo '# output:'
-			sed 's/^/# /' "$_pp_out"
+			# awk, not sed: a last line without a newline must not swallow the next TAP line
+			awk '{ print "# " $0 }' "$_pp_out"
 		fi
 	} >&5
 }

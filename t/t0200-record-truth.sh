@@ -11,7 +11,8 @@ top_value() { awk -v f="$1" -v c="$2" '$6 == f { print $c }' "$3"; }
 
 test_expect_success 'build the test programs' '
 	cc -O2 -g -o cpusplit "$SRC_ROOT/t/progs/cpusplit.c" -lpthread &&
-	cc -O2 -g -o heapleak "$SRC_ROOT/t/progs/heapleak.c"
+	cc -O2 -g -o heapleak "$SRC_ROOT/t/progs/heapleak.c" &&
+	cc -O2 -g -o chain "$SRC_ROOT/t/progs/chain.c"
 '
 
 # About 4000 samples a run (1000 Hz), so chance moves the split by about
@@ -37,6 +38,27 @@ for threads in 1 2 4; do
 			"BEGIN { r = p / k; print r; exit !(r > 0.9 && r < 1.1) }"
 	'
 done
+
+# Beside four busy programs on this machine's few CPUs the kernel looks at
+# a thread's CPU timer only now and then, and delivered 0 to 29 of the 30
+# ticks of 0.3 s of CPU (chain, which reads the process's CPU clock as it
+# burns: a system call every few microseconds): the agent counts ticks by
+# the thread's CPU clock, not by signals, so the total still is the
+# kernel's.
+test_expect_success 'CPU total is the kernel'\''s beside four busy programs' '
+	for i in 1 2 3 4; do
+		timeout 60 sh -c "while :; do :; done" &
+		echo $! >>busy.pids
+	done
+	pp-record --cpu -o contended -- ./chain 0.5 >out
+	rc=$?
+	kill $(cat busy.pids) 2>/dev/null
+	test $rc = 0 &&
+	pp-render -f folded -i cpu contended/chain.*.cpu.pb.gz |
+	awk "{ s += \$NF } END { print s }" >profile-ns &&
+	awk -v p=$(cat profile-ns) -v k=500000000 \
+		"BEGIN { r = p / k; print r; exit !(r > 0.9 && r < 1.1) }"
+'
 
 test_expect_success 'the default rate gives 100 samples a CPU-second' '
 	pp-record --cpu -o out100 -- ./cpusplit 2 2 >kernel-ns &&

@@ -149,22 +149,25 @@ done
 if command -v script >/dev/null 2>&1; then
 	test_expect_success '^C at a terminal reaches the program once' '
 		# script(1) ends the run when its input ends: keep it open
-		# until the program has answered (at most 20 s each way).
-		rm -f tty.out &&
+		# until the command under it has finished and said so in
+		# tty.rc (at most 60 s for each step).
+		rm -f tty.out tty.rc &&
 		{
 			i=0
 			while ! grep -qx ready tty.out 2>/dev/null &&
-			    [ $i -lt 200 ]; do
+			    [ $i -lt 600 ]; do
 				sleep 0.1; i=$((i + 1))
 			done
 			printf "\003"
-			while ! grep -q "^SIGINT" tty.out 2>/dev/null &&
-			    [ $i -lt 400 ]; do
+			i=0
+			while ! [ -s tty.rc ] && [ $i -lt 600 ]; do
 				sleep 0.1; i=$((i + 1))
 			done
-		} | script -qec "pp-record -o sig -- ./sigcount >tty.out" \
-			/dev/null &&
-		cat tty.out &&
+		} | script -qc "pp-record -o sig -- ./sigcount >tty.out; \
+			echo \$? >tty.rc" /dev/null >tty.log 2>&1
+		echo "script: $?" &&
+		cat tty.out tty.rc &&
+		echo 0 >expect && test_cmp expect tty.rc &&
 		grep -x "SIGINT 1" tty.out
 	'
 else

@@ -504,6 +504,7 @@ agent_fini(void)
 		return;
 	t->guard = 1;
 	atomic_store(&pp_agent.final, 1);
+	pp_cpu_thread_end(t, 0);
 	pp_heap_flush(t);
 	pp_report_drops();
 	t->guard = g;

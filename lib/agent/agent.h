@@ -63,6 +63,9 @@ struct pp_thread {
 	uint64_t cpu0;		/* the thread's CPU ns when its timer was */
 	uint64_t first;		/* armed, and the first tick's offset */
 	uint64_t ticks;		/* timer ticks its handler counted */
+	uint64_t last_pc[PP_MAX_FRAMES];	/* the stack of its last tick */
+	uint16_t last_n;	/* its frames; 0: no tick yet */
+	uint8_t last_trunc;
 	pid_t tid;		/* 0: not asked yet */
 	volatile int guard;	/* inside the agent: pass through, no unwind */
 	volatile int in_dl;	/* inside dlopen/dlclose: no unwind */
@@ -172,9 +175,10 @@ int pp_cpu_install(void) PP_HIDDEN;
 int pp_cpu_thread_start(struct pp_thread *t) PP_HIDDEN;
 int pp_cpu_arm(struct pp_thread *t) PP_HIDDEN;
 void pp_cpu_thread_stop(struct pp_thread *t) PP_HIDDEN;
-/* The thread's start routine fn returned: stops its timer and sends, as
- * a sample of fn, the ticks its CPU time since arming was due but the
- * kernel had not delivered (see cpu.c). */
+/* The thread's start routine fn returned (or, fn 0, the thread is calling
+ * exit): stops its timer and sends, as one sample, the ticks its CPU time
+ * since arming was due but the handler had not counted: on the stack of
+ * its last tick, else of fn, else of the caller (see cpu.c). */
 void pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn) PP_HIDDEN;
 /* Looks up the functions the SIGPROF wrappers pass calls to. */
 void pp_cpu_resolve(void) PP_HIDDEN;

@@ -3,15 +3,23 @@
  * the signal to whichever thread the kernel picks and under-counts busy
  * processes (golang/go#35057).
  *
- * Short threads. The kernel looks at CPU timers only at its scheduler
- * tick (every 4 ms at HZ=250) in the running thread: a thread that ends
- * between its timer's expiry and the next tick never gets that tick, and
- * a thread of 2 ms of CPU lost three quarters of its samples. The first
- * expiry is uniform in (0, period] of the thread's CPU time, so the ticks
- * due by CPU time c are an unbiased count of c / period; when the start
- * routine returns, the agent counts the ticks due by the thread's CPU
- * clock, subtracts those the handler saw (1 + overruns each), and sends
- * the difference as one sample of the start routine: where the time went
+ * Lost ticks. The kernel looks at CPU timers only at its scheduler tick
+ * (every 4 ms at HZ=250), and only in the thread running then: a thread
+ * that shares its CPU with others may run through several expiries
+ * between two looks, or through all of them (measured on a 2-CPU VM with
+ * four busy programs beside it: a thread burning 0.3 s got 0 to 29 of its
+ * 30 ticks, overruns included). So the handler does not count signals: it
+ * reads the thread's CPU clock and counts the ticks due by then, less
+ * those already counted. The first expiry is uniform in (0, period] of
+ * the thread's CPU time, so the ticks due by CPU time c are an unbiased
+ * count of c / period.
+ *
+ * The end of a thread. What ran since the last tick counted has no sample
+ * yet: when the start routine returns (or the main thread calls exit),
+ * the agent counts the ticks due by the thread's CPU clock and sends the
+ * difference as one sample, on the stack of the thread's last tick; a
+ * thread that never got one (2 ms of CPU, say) gets its start routine as
+ * the leaf, the main thread the stack it exits from: where the time went
  * inside it is not known, that it went there is.
  *
  * A program's own SIGPROF. A program that installs a SIGPROF disposition
@@ -111,6 +119,18 @@ thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
+/* The ticks due by the calling thread's CPU clock since its timer was
+ * armed. */
+static uint64_t
+due_ticks(const struct pp_thread *t)
+{
+	uint64_t c = thread_cpu_ns(), period = pp_agent.period_ns;
+
+	if (period == 0 || c < t->cpu0 + t->first)
+		return 0;
+	return 1 + (c - t->cpu0 - t->first) / period;
+}
+
 /* The loader's state for debuggers: RT_ADD or RT_DELETE while it changes
  * its list of objects (dlopen, dlclose, by any route), RT_CONSISTENT
  * otherwise. NULL: not found, treat the loader as always busy. */
@@ -138,7 +158,7 @@ prof_handler(int sig, siginfo_t *si, void *ucv)
 	uint64_t buf[SAMPLE_HDR / 8 + PP_MAX_FRAMES + PP_SKIP_MAX];
 	struct pp_rec_sample *s = (struct pp_rec_sample *)buf;
 	uint64_t leaf, count;
-	int saved = errno, raw, n = 0, trunc = 0, ov;
+	int saved = errno, raw, n = 0, trunc = 0;
 
 	(void)sig;
 	/* Only our timers' ticks: a SIGPROF sent by kill or setitimer is
@@ -148,9 +168,8 @@ prof_handler(int sig, siginfo_t *si, void *ucv)
 	    atomic_load_explicit(&stopped, memory_order_relaxed))
 		goto out;
 	leaf = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-	count = 1;
-	if (t->has_timer && (ov = timer_getoverrun(t->timer)) > 0)
-		count += (uint64_t)ov;
+	count = due_ticks(t);
+	count = count > t->ticks ? count - t->ticks : 1;
 	t->ticks += count;
 
 	/* Unwind only where libunwind is safe: not inside dlopen/dlclose
@@ -174,6 +193,9 @@ prof_handler(int sig, siginfo_t *si, void *ucv)
 		n = 1;
 		trunc = 0;
 	}
+	memcpy(t->last_pc, s->pc, (size_t)n * sizeof(s->pc[0]));
+	t->last_n = (uint16_t)n;
+	t->last_trunc = (uint8_t)trunc;
 	memset(s, 0, SAMPLE_HDR);
 	s->h.type = PP_REC_SAMPLE;
 	s->h.len = (uint32_t)(SAMPLE_HDR + 8 * (size_t)n);
@@ -284,6 +306,7 @@ pp_cpu_arm(struct pp_thread *t)
 	 * someone else's by now: arm it only while it is listed. */
 	if (t->has_timer) {
 		t->ticks = 0;
+		t->last_n = 0;
 		t->cpu0 = thread_cpu_ns();
 		rc = timer_settime(t->timer, 0, &its, NULL);
 	}
@@ -314,8 +337,8 @@ pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn)
 {
 	uint64_t buf[SAMPLE_HDR / 8 + PP_MAX_FRAMES + PP_SKIP_MAX];
 	struct pp_rec_sample *s = (struct pp_rec_sample *)buf;
-	uint64_t c, due, period = pp_agent.period_ns;
-	int saved, g, raw, i, n;
+	uint64_t due;
+	int saved, g, raw, i, n, trunc = 0;
 
 	if (!t->has_timer)
 		return;
@@ -325,28 +348,36 @@ pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn)
 	/* A tick pending at the delete is delivered as the call returns,
 	 * and counted: read the clock after it. */
 	pp_cpu_thread_stop(t);
-	c = thread_cpu_ns();
-	if (period == 0 || c < t->cpu0 + t->first || !pp_on() ||
-	    atomic_load(&stopped))
+	due = due_ticks(t);
+	if (due <= t->ticks || !pp_on() || atomic_load(&stopped))
 		goto out;
-	due = 1 + (c - t->cpu0 - t->first) / period;
-	if (due <= t->ticks)
-		goto out;
-	/* fn as the leaf, under the frames that called it. */
-	s->pc[0] = fn;
-	n = 1;
-	raw = pp_unwind(s->pc + 1, PP_MAX_FRAMES + PP_SKIP_MAX - 1);
-	for (i = 1; i <= raw && n < PP_MAX_FRAMES; i++)
-		if (s->pc[i] < pp_agent.self_lo || s->pc[i] >= pp_agent.self_hi)
-			s->pc[n++] = s->pc[i];
+	if (t->last_n > 0) {
+		n = t->last_n;
+		trunc = t->last_trunc;
+		memcpy(s->pc, t->last_pc, (size_t)n * sizeof(s->pc[0]));
+	} else {
+		/* fn as the leaf, under the frames that called it; or, with
+		 * no fn, the frames that called the agent. */
+		n = fn != 0;
+		s->pc[0] = fn;
+		raw = n + pp_unwind(s->pc + n, PP_MAX_FRAMES + PP_SKIP_MAX - n);
+		for (i = n; i < raw && n < PP_MAX_FRAMES; i++)
+			if (s->pc[i] < pp_agent.self_lo ||
+			    s->pc[i] >= pp_agent.self_hi)
+				s->pc[n++] = s->pc[i];
+		if (n == 0)
+			goto out;
+	}
 	memset(s, 0, SAMPLE_HDR);
 	s->h.type = PP_REC_SAMPLE;
 	s->h.len = (uint32_t)(SAMPLE_HDR + 8 * (size_t)n);
 	s->kind = PP_SAMPLE_CPU;
+	s->truncated = (uint8_t)trunc;
 	s->nframes = (uint16_t)n;
 	s->tid = (uint32_t)pp_tid(t);
 	s->count = due - t->ticks;
-	s->value = s->count * period;
+	s->value = s->count * pp_agent.period_ns;
+	t->ticks = due;
 	if (pp_send(s, s->h.len, 0) == 0)
 		pp_report_drops();
 	else
