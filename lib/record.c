@@ -43,6 +43,7 @@ struct pp_proc {
 	struct stack *st;
 	size_t nst, capst;
 	struct pp_u64map stackmap;	/* hash -> index; probing on collision */
+	struct pp_u64map stackids;	/* 1 + (tid << 16 | STACK id) -> index */
 	struct block *live;		/* open addressing, linear probing */
 	size_t caplive, nlive;
 	int64_t interval_start_ns;
@@ -62,6 +63,7 @@ pp_proc_new(unsigned symbolize_flags)
 	if (pr != NULL) {
 		pr->symbolize_flags = symbolize_flags;
 		pp_u64map_init(&pr->stackmap);
+		pp_u64map_init(&pr->stackids);
 		pp_u64map_init(&pr->symindex);
 	}
 	return pr;
@@ -83,6 +85,7 @@ pp_proc_free(struct pp_proc *pr)
 	free(pr->live);
 	free(pr->exe);
 	pp_u64map_release(&pr->stackmap);
+	pp_u64map_release(&pr->stackids);
 	pp_u64map_release(&pr->symindex);
 	pp_profile_free(pr->symcache);
 	free(pr);
@@ -241,11 +244,40 @@ free_block(struct pp_proc *pr, uint64_t addr)
 	return 0;
 }
 
+/* An allocation of size bytes with key addr on stack idx. */
+static int
+feed_alloc(struct pp_proc *pr, uint32_t idx, uint64_t size, uint64_t addr)
+{
+	struct stack *s = &pr->st[idx];
+	struct block b, *old;
+
+	b.addr = addr;
+	b.stack = idx;
+	b.size = size;
+	b.weight = heap_weight(size, pr->info.heap_rate);
+	s->alloc_objects += b.weight;
+	s->alloc_space += b.weight * (double)b.size;
+	pr->info.heap_samples++;
+	if (b.addr == 0)
+		return 0;
+	if ((old = live_find(pr, b.addr)) != NULL) {
+		if (old->stack == FREED_EARLY) {
+			live_del(pr, old);
+			pr->info.frees++;
+			return 0;
+		}
+		/* keys are not reused: a repeat is a bug upstream */
+		return 0;
+	}
+	s->inuse_objects += b.weight;
+	s->inuse_space += b.weight * (double)b.size;
+	return live_put(pr, &b);
+}
+
 static int
 feed_sample(struct pp_proc *pr, const struct pp_rec_sample *r, size_t len,
     struct pp_err *e)
 {
-	struct block b, *old;
 	struct stack *s;
 	uint32_t idx;
 	int rc;
@@ -253,39 +285,43 @@ feed_sample(struct pp_proc *pr, const struct pp_rec_sample *r, size_t len,
 	if (len < sizeof(*r) + r->nframes * sizeof(uint64_t) ||
 	    r->nframes > PP_MAX_FRAMES)
 		return pp_err_set(e, PP_EFORMAT, "bad sample record");
+	if (r->kind != PP_SAMPLE_CPU && r->kind != PP_SAMPLE_ALLOC)
+		return pp_err_set(e, PP_EFORMAT, "unknown sample kind %u",
+		    r->kind);
 	if ((rc = find_stack(pr, r->kind, r->pc, r->nframes, &idx)) < 0)
 		return rc;
+	if (r->kind == PP_SAMPLE_ALLOC)
+		return feed_alloc(pr, idx, r->value, r->addr);
 	s = &pr->st[idx];
-	switch (r->kind) {
-	case PP_SAMPLE_CPU:
-		s->cpu_count += r->count;
-		s->cpu_ns += r->value;
-		pr->info.cpu_samples += r->count;
-		return 0;
-	case PP_SAMPLE_ALLOC:
-		b.addr = r->addr;
-		b.stack = idx;
-		b.size = r->value;
-		b.weight = heap_weight(r->value, pr->info.heap_rate);
-		s->alloc_objects += b.weight;
-		s->alloc_space += b.weight * (double)b.size;
-		pr->info.heap_samples++;
-		if (b.addr == 0)
-			return 0;
-		if ((old = live_find(pr, b.addr)) != NULL) {
-			if (old->stack == FREED_EARLY) {
-				live_del(pr, old);
-				pr->info.frees++;
-				return 0;
-			}
-			/* keys are not reused: a repeat is a bug upstream */
-			return 0;
-		}
-		s->inuse_objects += b.weight;
-		s->inuse_space += b.weight * (double)b.size;
-		return live_put(pr, &b);
-	}
-	return pp_err_set(e, PP_EFORMAT, "unknown sample kind %u", r->kind);
+	s->cpu_count += r->count;
+	s->cpu_ns += r->value;
+	pr->info.cpu_samples += r->count;
+	return 0;
+}
+
+static uint64_t
+stack_id_key(uint32_t tid, uint32_t id)
+{
+	return 1 + ((uint64_t)tid << 16 | id);
+}
+
+static int
+feed_stack(struct pp_proc *pr, const struct pp_rec_stack *r, size_t len,
+    struct pp_err *e)
+{
+	uint32_t idx;
+	int rc;
+
+	if (len < sizeof(*r) + r->nframes * sizeof(uint64_t) ||
+	    r->nframes > PP_MAX_FRAMES || r->id >= PP_STACK_IDS ||
+	    r->kind != PP_SAMPLE_ALLOC)
+		return pp_err_set(e, PP_EFORMAT, "bad stack record");
+	if ((rc = find_stack(pr, r->kind, r->pc, r->nframes, &idx)) < 0)
+		return rc;
+	if (pp_u64map_put(&pr->stackids, stack_id_key(r->tid, r->id), idx,
+	    NULL) < 0)
+		return PP_ENOMEM;
+	return 0;
 }
 
 static void
@@ -395,6 +431,34 @@ pp_proc_feed(struct pp_proc *pr, const void *msg, size_t len, struct pp_err *e)
 			    e)) < 0)
 				return rc;
 			break;
+		case PP_REC_STACK:
+			if (h->len < sizeof(struct pp_rec_stack))
+				return pp_err_set(e, PP_EFORMAT,
+				    "short stack record");
+			if ((rc = feed_stack(pr, (const void *)p, h->len,
+			    e)) < 0)
+				return rc;
+			break;
+		case PP_REC_ALLOC: {
+			const struct pp_rec_alloc *r = (const void *)p;
+			uint64_t *idx;
+
+			if (h->len < sizeof(*r))
+				return pp_err_set(e, PP_EFORMAT,
+				    "short alloc record");
+			idx = pp_u64map_get(&pr->stackids,
+			    stack_id_key(r->tid, r->id));
+			if (idx == NULL) {
+				/* Its STACK was in a message that was
+				 * dropped. */
+				pr->info.dropped_samples++;
+				break;
+			}
+			if ((rc = feed_alloc(pr, (uint32_t)*idx, r->value,
+			    r->addr)) < 0)
+				return rc;
+			break;
+		}
 		case PP_REC_FREE: {
 			const struct pp_rec_free *r = (const void *)p;
 

@@ -51,6 +51,9 @@ struct pp_thread {
 	uint64_t key_next;	/* keys of sampled blocks reserved by */
 	uint64_t key_end;	/* this thread, [next, end) */
 	char *buf;		/* heap records not sent yet, or NULL */
+	uint64_t *stacks;	/* PP_STACK_IDS hashes of the stacks its
+				 * STACK records defined (0: none), after
+				 * buf in the same mapping */
 	uint32_t len;		/* bytes used in buf */
 	uint32_t free_at;	/* 1 + offset of the last FREE record if it
 				 * is the last record in buf; else 0 */

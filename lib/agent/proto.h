@@ -51,6 +51,8 @@ enum pp_rec_type {
 	PP_REC_FREE = 4,
 	PP_REC_DROPPED = 5,
 	PP_REC_CPU_OFF = 6,
+	PP_REC_STACK = 7,
+	PP_REC_ALLOC = 8,
 };
 
 struct pp_rec {
@@ -110,6 +112,32 @@ struct pp_rec_sample {
 	uint64_t count;		/* CPU: timer ticks (1 + overruns); else 1 */
 	uint64_t addr;		/* ALLOC: the block's key, for its FREE */
 	uint64_t pc[];
+};
+
+/* Heap samples name their stack by a number a thread defines before it
+ * uses it (a thread's records travel in order, in its own messages): a
+ * STACK gives thread tid's stack number id (below PP_STACK_IDS) its frames,
+ * replacing what that number meant before; an ALLOC is an allocation of
+ * value bytes, with key addr as in pp_rec_sample, on stack id of thread
+ * tid. An ALLOC whose stack was never defined is counted as dropped. */
+#define PP_STACK_IDS		256
+struct pp_rec_stack {
+	struct pp_rec h;
+	uint32_t id;
+	uint32_t tid;
+	uint8_t kind;		/* enum pp_sample_kind */
+	uint8_t truncated;
+	uint16_t nframes;
+	uint32_t reserved;
+	uint64_t pc[];
+};
+
+struct pp_rec_alloc {
+	struct pp_rec h;
+	uint32_t id;
+	uint32_t tid;
+	uint64_t value;
+	uint64_t addr;
 };
 
 /* Sampled blocks freed (realloc'd blocks too): their keys (addr[] holds

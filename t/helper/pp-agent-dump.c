@@ -14,6 +14,9 @@
  *   1 PID BAD reason                     (a malformed message or record)
  *   1 PID CLOSE msgs=M bytes=B samples=cpu/alloc frees=F dropped=S/F
  *
+ * STACK and ALLOC records (heap samples naming a stack defined earlier)
+ * print as the SAMPLE alloc line they stand for.
+ *
  * With -q only the HELLO, DROPPED, BAD and CLOSE lines: for measuring the
  * agent's cost without the cost of printing. With -s, after reading what
  * was there it naps nap_us before polling again: a receiver asleep in poll
@@ -44,12 +47,22 @@
 
 #define MAX_CONN	1024
 
+#define STACK_BUCKETS	4096
+
+/* A stack a thread defined with a STACK record. */
+struct stack {
+	struct stack *next;
+	uint32_t tid, id;
+	struct pp_rec_sample s;	/* kind, truncated, nframes, tid, pc[] */
+};
+
 struct conn {
 	int fd;
 	int id;
 	int hello;
 	uint32_t pid;
 	uint64_t msgs, bytes, cpu, alloc, frees, drop_s, drop_f;
+	struct stack **stacks;	/* STACK_BUCKETS chains, or NULL */
 };
 
 static int quiet;
@@ -99,6 +112,65 @@ print_sample(struct conn *c, const struct pp_rec_sample *s)
 	for (i = 0; i < s->nframes; i++)
 		printf(" 0x%llx", (unsigned long long)s->pc[i]);
 	putchar('\n');
+}
+
+static struct stack **
+stack_slot(struct conn *c, uint32_t tid, uint32_t id)
+{
+	struct stack **p;
+
+	if (c->stacks == NULL &&
+	    (c->stacks = calloc(STACK_BUCKETS, sizeof(*c->stacks))) == NULL) {
+		perror("pp-agent-dump");
+		exit(1);
+	}
+	p = &c->stacks[(tid * 257u + id) % STACK_BUCKETS];
+	while (*p != NULL && ((*p)->tid != tid || (*p)->id != id))
+		p = &(*p)->next;
+	return p;
+}
+
+static void
+define_stack(struct conn *c, const struct pp_rec_stack *r)
+{
+	struct stack **p = stack_slot(c, r->tid, r->id), *st;
+
+	if (*p != NULL) {
+		st = *p;
+		*p = st->next;
+		free(st);
+	}
+	if ((st = malloc(sizeof(*st) + 8 * (size_t)r->nframes)) == NULL) {
+		perror("pp-agent-dump");
+		exit(1);
+	}
+	memset(st, 0, sizeof(*st));
+	st->tid = r->tid;
+	st->id = r->id;
+	st->s.kind = r->kind;
+	st->s.truncated = r->truncated;
+	st->s.nframes = r->nframes;
+	st->s.tid = r->tid;
+	memcpy(st->s.pc, r->pc, 8 * (size_t)r->nframes);
+	st->next = *p;
+	*p = st;
+}
+
+static void
+free_stacks(struct conn *c)
+{
+	struct stack *st, *next;
+	size_t i;
+
+	if (c->stacks == NULL)
+		return;
+	for (i = 0; i < STACK_BUCKETS; i++)
+		for (st = c->stacks[i]; st != NULL; st = next) {
+			next = st->next;
+			free(st);
+		}
+	free(c->stacks);
+	c->stacks = NULL;
 }
 
 static void
@@ -161,6 +233,37 @@ record(struct conn *c, const struct pp_rec *h)
 		}
 		print_sample(c, s);
 		break;
+	case PP_REC_STACK: {
+		const struct pp_rec_stack *r = (const void *)h;
+
+		if (h->len < sizeof(*r) ||
+		    h->len != sizeof(*r) + 8 * (size_t)r->nframes ||
+		    r->nframes == 0 || r->nframes > PP_MAX_FRAMES ||
+		    r->id >= PP_STACK_IDS) {
+			bad(c, "bad STACK");
+			return;
+		}
+		define_stack(c, r);
+		break;
+	}
+	case PP_REC_ALLOC: {
+		const struct pp_rec_alloc *r = (const void *)h;
+		struct stack *st;
+
+		if (h->len != sizeof(*r)) {
+			bad(c, "bad ALLOC length");
+			return;
+		}
+		if ((st = *stack_slot(c, r->tid, r->id)) == NULL) {
+			bad(c, "ALLOC on a stack never defined");
+			return;
+		}
+		st->s.value = r->value;
+		st->s.count = 1;
+		st->s.addr = r->addr;
+		print_sample(c, &st->s);
+		break;
+	}
 	case PP_REC_FREE:
 		f = (const void *)h;
 		if (h->len < sizeof(*f) ||
@@ -245,6 +348,7 @@ drain(struct conn *c)
 	    (unsigned long long)c->cpu, (unsigned long long)c->alloc,
 	    (unsigned long long)c->frees, (unsigned long long)c->drop_s,
 	    (unsigned long long)c->drop_f);
+	free_stacks(c);
 	close(c->fd);
 	return -1;
 }
