@@ -3,6 +3,7 @@
 #   make                 build the tools and libpp
 #   make check           run the test suite (prove, TAP)
 #   make check SANITIZE=1  the same, built with ASan and UBSan
+#   make demo            profile a leaky program end to end (contrib/demo.sh)
 #   make bench           run the benchmarks in t/perf
 #   make fuzz            run the libFuzzer targets in fuzz/ (clang; FUZZ_SECONDS)
 #   make install         install under $(DESTDIR)$(PREFIX)
@@ -67,11 +68,18 @@ lib/libpp.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJS)
 
-# pp-recv runs once per connection: it links only the libraries it uses
-# (RECV_LIBS, from contrib/probe.sh), so that starting it stays cheap.
+# pp-recv runs once per connection: it is linked as one static PIE where
+# the static libraries are installed, else with only the libraries it uses
+# (RECV_LIBS, from contrib/probe.sh), so that starting it stays cheap. The
+# sanitizers need the shared libraries.
+ifeq ($(SANITIZE),1)
+RECV_LINK = $(RECV_SHARED_LIBS)
+else
+RECV_LINK = $(RECV_LIBS)
+endif
 pp-recv: cmd/pp-recv.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -Wl,--gc-sections \
-		-o $@ $< cmd/msg.o lib/libpp.a $(RECV_LIBS)
+		-o $@ $< cmd/msg.o lib/libpp.a $(RECV_LINK)
 
 pp-%: cmd/pp-%.o cmd/msg.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
@@ -109,6 +117,14 @@ t/unit/%: t/unit/%.o lib/libpp.a
 
 check: all
 	prove $(PROVE_FLAGS) t/t[0-9]*.sh
+
+# make demo: record contrib/demo/leaky.c, push it to a pp-recv served on
+# loopback, query it back and draw report.svg and flame.svg into DEMO_OUT.
+DEMO_OUT ?= .
+demo: all
+	CC='$(CC)' bash contrib/demo.sh '$(DEMO_OUT)'
+
+.PHONY: demo
 
 bench: all
 	sh contrib/probe.sh --bench >/dev/null

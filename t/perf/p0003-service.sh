@@ -30,6 +30,8 @@
 #	PP_BENCH_UPLOADS=n          uploads per client (default 300)
 #	PP_SHARED_PROFILES=dir      where pprof-large.cpu.pb.gz is
 #	PP_INETD=path               openbsd-inetd (default /usr/sbin/inetd)
+#	PP_BENCH_ONLY=list          only these measures, of uploads, listing
+#	                            and merge (default all three)
 #
 # Each measure runs N times, the two sides alternating (and once each to
 # warm up, except pprof's merge, whose first timed run is the check: its
@@ -218,7 +220,17 @@ upload_run() {
 		"$tmp/up/out.1" "$tmp/up/out.2"
 }
 
-if [ ! -x "$inetd" ]; then
+# only NAME: the measure NAME was asked for.
+only() {
+	case " ${PP_BENCH_ONLY:-uploads listing merge} " in
+	*" $1 "*) return 0;;
+	esac
+	return 1
+}
+
+if ! only uploads; then
+	:
+elif [ ! -x "$inetd" ]; then
 	row "uploads/s, 2 clients (inetd)" - - - "unavailable (no $inetd)" >>"$tmp/table"
 else
 	# 2 x nup distinct profiles: every value of hotspot scaled.
@@ -269,6 +281,7 @@ fill() {
 	awk -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", t / 1e9 }'
 }
 
+if only listing; then
 fs=$(fill "$tmp/list/small" "$small") || exit 1
 fb=$(fill "$tmp/list/big" "$big") || exit 1
 szs=$(du -sm "$tmp/list/small" | cut -f 1)
@@ -301,6 +314,7 @@ awk -v rb="$rb" -v rs="$rs" -v big="$big" -v small="$small" -v fb="$fb" \
 	printf "# list: filled %d records in %.1fs (%d MB), %d in %.1fs (%d MB) with pp-store-fill DIR 100 10 COUNT 14\n",
 	    big, fb, szb, small, fs, szs }' >>"$tmp/notes"
 rm -rf "$tmp/list"
+fi
 
 # ---- 3. merging 100 stored profiles ------------------------------------
 
@@ -322,7 +336,9 @@ showing() {
 		die "go tool pprof -top '$1' shows no totals: $(tail -n 2 "$tmp/err")"
 }
 
-if [ ! -f "$large" ]; then
+if ! only merge; then
+	:
+elif [ ! -f "$large" ]; then
 	row "merge $nmerge cpu profiles" - - - "skipped (no $large)" >>"$tmp/table"
 else
 	m=$tmp/merge
