@@ -1,8 +1,10 @@
 # pp: continuous profiling for native programs.
 #
 #   make                 build the tools and libpp
-#   make check           run the test suite (prove, TAP)
-#   make check SANITIZE=1  the same, built with ASan and UBSan
+#   make check           run the test suite (prove, TAP), then again
+#                        built with ASan and UBSan (in .san/)
+#   make check-plain     the first run alone
+#   make check SANITIZE=1  the suite built with ASan and UBSan, in place
 #   make demo            profile a leaky program end to end (contrib/demo.sh)
 #   make bench           run the benchmarks in t/perf
 #   make fuzz            run the libFuzzer targets in fuzz/ (clang; FUZZ_SECONDS)
@@ -41,6 +43,7 @@ LIB_OBJS = $(LIB_SRCS:.c=.o) lib/gen/profile.pb-c.o
 HELPERS = $(patsubst %.c,%,$(wildcard t/helper/*.c t/unit/*.c))
 MANS1 = $(wildcard man/*.1)
 MANS8 = $(wildcard man/*.8)
+MANS7 = $(wildcard man/*.7)
 
 FUZZ_TARGETS = http bundle pprof
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=fuzz/replay-%)
@@ -115,8 +118,29 @@ t/unit/%: t/unit/%.o lib/libpp.a
 	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ $< \
 		lib/libpp.a $(DEP_LIBS)
 
-check: all
+# make check: the suite, then (unless this is the SANITIZE=1 build) the
+# suite again built with ASan and UBSan in .san/, a copy of the sources
+# (git's files, tracked or not ignored), so that the two builds do not undo
+# each other. make check-plain runs the first alone.
+check: check-plain
+ifneq ($(SANITIZE),1)
+	$(MAKE) check-sanitize
+endif
+
+check-plain: all
 	prove $(PROVE_FLAGS) t/t[0-9]*.sh
+
+SHARED_PROFILES_DIR = $(abspath ../shared/testdata/profiles)
+check-sanitize:
+	rm -rf .san && mkdir .san
+	if [ -d .git ]; then \
+		git ls-files -co --exclude-standard -z | \
+			xargs -0 cp --parents -t .san; \
+	else \
+		tar -cf - --exclude=./.san . | tar -xf - -C .san; \
+	fi
+	PP_SHARED_PROFILES=$${PP_SHARED_PROFILES:-$(SHARED_PROFILES_DIR)} \
+		$(MAKE) -C .san SANITIZE=1 check-plain
 
 # make demo: record contrib/demo/leaky.c, push it to a pp-recv served on
 # loopback, query it back and draw report.svg and flame.svg into DEMO_OUT.
@@ -165,21 +189,23 @@ fuzz/build/fuzz-%: fuzz/build/fuzz/%.o fuzz/build/libpp.a
 
 install: $(TOOLS) $(AGENT)
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PKGLIBDIR)
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(PKGLIBDIR)
 	cp $(TOOLS) $(DESTDIR)$(BINDIR)/
 	cp $(AGENT) $(DESTDIR)$(PKGLIBDIR)/
 	cp $(MANS1) $(DESTDIR)$(MANDIR)/man1/
+	test -z "$(MANS7)" || cp $(MANS7) $(DESTDIR)$(MANDIR)/man7/
 	test -z "$(MANS8)" || cp $(MANS8) $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -f $(TOOLS) $(AGENT) $(HELPERS) lib/libpp.a lib/*.o lib/*.d lib/gen/*.o \
 		lib/gen/*.d cmd/*.o cmd/*.d t/helper/*.o t/helper/*.d t/unit/*.o t/unit/*.d \
 		.build-flags config.mk $(FUZZ_REPLAY) fuzz/*.o fuzz/*.d
-	rm -rf lib/gen fuzz/build
+	rm -rf lib/gen fuzz/build .san
 
 distclean: clean
 
-.PHONY: all check bench fuzz install clean distclean
+.PHONY: all check check-plain check-sanitize bench fuzz install clean distclean
 .SECONDARY:
 
 -include lib/*.d cmd/*.d t/helper/*.d t/unit/*.d fuzz/*.d \

@@ -1,5 +1,6 @@
 /* pp-query: select stored profiles; list them, or write them merged (or
- * compared with a base) as one pprof profile; expire old ones. */
+ * compared with a base) as one pprof profile, or summarise them for the
+ * public (--stats); expire old ones. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "push.h"
 #include "query.h"
 #include "recv.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
@@ -24,7 +26,7 @@
 
 enum {
 	OPT_BASE = 256, OPT_BASE_SINCE, OPT_BASE_UNTIL, OPT_EXPIRE, OPT_LIMIT,
-	OPT_REMOTE, OPT_SINCE, OPT_UNTIL,
+	OPT_REMOTE, OPT_SINCE, OPT_STATS, OPT_UNTIL,
 };
 
 static const struct option longopts[] = {
@@ -42,6 +44,7 @@ static const struct option longopts[] = {
 	{ "program", required_argument, NULL, 'p' },
 	{ "remote", required_argument, NULL, OPT_REMOTE },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "token", required_argument, NULL, 'T' },
 	{ "type", required_argument, NULL, 't' },
 	{ "until", required_argument, NULL, OPT_UNTIL },
@@ -61,6 +64,11 @@ usage(int status)
 	    "                [--until time] [--limit count] "
 	    "[--base file]\n"
 	    "                [--base-since time] [--base-until time]\n"
+	    "       pp-query [-v] [-d dir] [-H host] [-L key=value] [-o format] "
+	    "[-p program]\n"
+	    "                [-t type] [-u user] [--since time] [--until time] "
+	    "[--limit count]\n"
+	    "                --stats\n"
 	    "       pp-query [-v] [-d dir] [-u user] --expire age\n");
 	exit(status);
 }
@@ -185,6 +193,32 @@ list(struct source *src, const struct pp_store_filter *f, int json)
 	}
 }
 
+/* The public summary of the CPU profiles f selects in st. */
+static void
+stats(struct pp_store *st, const struct pp_store_filter *f, int json,
+    int verbose)
+{
+	struct pp_stats *s;
+	struct pp_err e = { 0 };
+	struct pp_buf b;
+	int rc;
+
+	if ((s = pp_stats_new()) == NULL)
+		pp_die("out of memory");
+	if ((rc = pp_stats_add_store(s, st, f, &e)) < 0)
+		pp_die("%s", pp_err_msg(&e, rc));
+	pp_buf_init(&b);
+	if ((json ? pp_stats_json(s, &b) : pp_stats_table(s, &b)) < 0)
+		pp_die("out of memory");
+	fwrite(b.data, 1, b.len, stdout);
+	if (verbose)
+		fprintf(stderr, "pp-query: summarised %zu profiles, left out "
+		    "%zu without CPU time\n", pp_stats_profiles(s),
+		    pp_stats_left_out(s));
+	pp_buf_release(&b);
+	pp_stats_free(s);
+}
+
 /* Loads what f selects merged into one profile. */
 static struct pp_profile *
 load_merged(struct source *src, const struct pp_store_filter *f,
@@ -233,7 +267,7 @@ main(int argc, char **argv)
 	struct pp_err e = { 0 };
 	int64_t now = pp_now_ns(), base_since = 0, base_until = 0;
 	size_t nlabels = 0, cap = 0;
-	int c, rc, listing = 0, verbose = 0, diff = 0;
+	int c, rc, listing = 0, verbose = 0, diff = 0, summary = 0;
 	char *end;
 
 	pp_progname = "pp-query";
@@ -321,6 +355,9 @@ main(int argc, char **argv)
 		case OPT_SINCE:
 			f.since_ns = parse_time_opt(optarg, "--since", now);
 			break;
+		case OPT_STATS:
+			summary = 1;
+			break;
 		case OPT_UNTIL:
 			f.until_ns = parse_time_opt(optarg, "--until", now);
 			break;
@@ -340,8 +377,8 @@ main(int argc, char **argv)
 	f.nlabels = nlabels;
 	if (format && strcmp(format, "json") != 0 && strcmp(format, "table"))
 		pp_die_usage("-o wants json or table, not '%s'", format);
-	if (format && !listing)
-		pp_die_usage("-o goes with -l");
+	if (format && !listing && !summary)
+		pp_die_usage("-o goes with -l or --stats");
 	if (expire && (listing || diff || f.program || f.type ||
 	    f.sample_type || f.host || nlabels || f.since_ns || f.until_ns))
 		pp_die_usage("--expire takes only -d, -u and -v");
@@ -353,6 +390,15 @@ main(int argc, char **argv)
 	if (listing && diff)
 		pp_die_usage("-l lists; --base, --base-since and --base-until "
 		    "compare");
+	if (summary && (listing || diff || expire))
+		pp_die_usage("--stats summarises: no -l, --expire, --base, "
+		    "--base-since or --base-until");
+	if (summary && src.url)
+		pp_die_usage("--stats summarises every user's profiles in the "
+		    "store (-d): not with --remote");
+	if (summary && f.type && strcmp(f.type, "cpu") != 0)
+		pp_die_usage("--stats summarises CPU profiles: -t %s does not "
+		    "go with it", f.type);
 
 	if (src.url && (expire || f.owner))
 		pp_die_usage("--remote reads the token's own profiles: no -u or "
@@ -381,13 +427,23 @@ main(int argc, char **argv)
 			pp_die_usage("--expire wants an age (14d, 12h), not '%s'",
 			    expire);
 		rc = pp_store_expire(src.st, f.owner, now - age, 0, &deleted, &e);
-		if (rc < 0)
+		/* A replicated store's replica: the master's expiry (cron runs
+		 * it at every site) deletes, and the deletions replicate. */
+		if (rc == PP_EREADONLY) {
+			if (verbose)
+				fprintf(stderr, "pp-query: nothing expired here: "
+				    "%s\n", pp_err_msg(&e, rc));
+		} else if (rc < 0) {
 			pp_die("%s", pp_err_msg(&e, rc));
-		if (verbose)
+		} else if (verbose) {
 			fprintf(stderr, "pp-query: deleted %llu profiles older "
 			    "than %s\n", (unsigned long long)deleted, expire);
+		}
 	} else if (listing) {
 		list(&src, &f, format && strcmp(format, "json") == 0);
+	} else if (summary) {
+		stats(src.st, &f, format && strcmp(format, "json") == 0,
+		    verbose);
 	} else {
 		struct pp_profile *p, *out = NULL;
 		void *buf = NULL;

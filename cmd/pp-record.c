@@ -30,12 +30,13 @@
 #define BUSY_MSGS	4		/* messages a round that make it busy */
 #define BUSY_PAUSE_NS	1000000		/* and the pause after it */
 
-enum { OPT_CPU = 256, OPT_HEAP, OPT_SYSTEM_LINES };
+enum { OPT_CPU = 256, OPT_HEAP, OPT_SPOOL_MAX, OPT_SYSTEM_LINES };
 
 static const struct option longopts[] = {
 	{ "cpu", no_argument, NULL, OPT_CPU },
 	{ "heap", no_argument, NULL, OPT_HEAP },
 	{ "help", no_argument, NULL, 'h' },
+	{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
 	{ "system-lines", no_argument, NULL, OPT_SYSTEM_LINES },
 	{ NULL, 0, NULL, 0 },
 };
@@ -55,6 +56,7 @@ static struct {
 	unsigned symbolize_flags;	/* PP_SYMBOLIZE_* */
 	const char *outdir;	/* -o: plain files */
 	char spool[PATH_MAX];
+	uint64_t spool_max;	/* --spool-max: the spool's size cap */
 	const char **labels;
 	size_t nlabels, caplabels;
 	bool main_hello;	/* the program's agent said hello */
@@ -67,7 +69,8 @@ static struct {
 	size_t nconns, capconns;
 	int failed;
 } g = { .hz = 100, .heap_rate = 512 * 1024, .interval = 60, .follow = true,
-    .symbolize_flags = PP_SYMBOLIZE_SYSTEM_NAMES };
+    .symbolize_flags = PP_SYMBOLIZE_SYSTEM_NAMES,
+    .spool_max = PP_SPOOL_CAP_DEFAULT };
 
 static int sigpipe_fds[2] = { -1, -1 };
 
@@ -77,8 +80,9 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: pp-record [-hx] [-F hz] [-i seconds] [-l key=value] "
 	    "[-m bytes] [-o dir]\n"
-	    "                 [--cpu] [--heap] [--system-lines] -- program "
-	    "[argument ...]\n");
+	    "                 [--cpu] [--heap] [--spool-max bytes] "
+	    "[--system-lines]\n"
+	    "                 -- program [argument ...]\n");
 	exit(status);
 }
 
@@ -94,6 +98,44 @@ parse_num(const char *s, const char *opt, long min, long max)
 		pp_die_usage("%s wants a number from %ld to %ld, not '%s'",
 		    opt, min, max, s);
 	return v;
+}
+
+/* A size: a number of bytes, or of KiB, MiB or GiB with K, M or G. */
+static uint64_t
+parse_size(const char *s, const char *opt)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end != s && end[0] != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'K': case 'k': shift = 10; end++; break;
+		case 'M': case 'm': shift = 20; end++; break;
+		case 'G': case 'g': shift = 30; end++; break;
+		}
+	}
+	if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < 1 ||
+	    v > (1ULL << 50) >> shift)
+		pp_die_usage("%s wants a size of at least 1 byte, in bytes "
+		    "or with K, M or G, not '%s'", opt, s);
+	return (uint64_t)v << shift;
+}
+
+/* "256 MiB", "4 KiB", "1000 bytes": a size as the user would give it. */
+static void
+format_size(uint64_t v, char *buf, size_t size)
+{
+	if (v % (1 << 30) == 0)
+		snprintf(buf, size, "%llu GiB", (unsigned long long)(v >> 30));
+	else if (v % (1 << 20) == 0)
+		snprintf(buf, size, "%llu MiB", (unsigned long long)(v >> 20));
+	else if (v % (1 << 10) == 0)
+		snprintf(buf, size, "%llu KiB", (unsigned long long)(v >> 10));
+	else
+		snprintf(buf, size, "%llu bytes", (unsigned long long)v);
 }
 
 /* Signals go through a pipe into the poll loop. Signals a user sent to
@@ -334,12 +376,16 @@ write_profile(struct conn *c, enum pp_profile_kind kind, bool last)
 		snprintf(name, sizeof(name), "%s.%09ld.%s.%d.%s.%u.pb.gz",
 		    stamp, now.tv_nsec, g.host, info.pid, type, c->seq);
 		/* Room first, then the new profile: the oldest go. */
-		if (pp_spool_trim(g.spool, len < PP_SPOOL_CAP_DEFAULT ?
-		    PP_SPOOL_CAP_DEFAULT - len : 0,
-		    &dropped, NULL) == 0 && dropped > 0)
-			pp_warn("spool '%s' is over %llu MiB: dropped the %zu "
-			    "oldest profiles", g.spool, (unsigned long long)
-			    (PP_SPOOL_CAP_DEFAULT >> 20), dropped);
+		if (pp_spool_trim(g.spool, len < g.spool_max ?
+		    g.spool_max - len : 0, &dropped, NULL) == 0 &&
+		    dropped > 0) {
+			char cap[32];
+
+			format_size(g.spool_max, cap, sizeof(cap));
+			pp_warn("spool '%s' is over %s: dropped the %zu "
+			    "oldest profile%s", g.spool, cap, dropped,
+			    dropped == 1 ? "" : "s");
+		}
 		rc = pp_spool_put(g.spool, name, buf, len, &e);
 	}
 	if (rc < 0) {
@@ -556,6 +602,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_HEAP:
 			only_heap = true;
+			break;
+		case OPT_SPOOL_MAX:
+			g.spool_max = parse_size(optarg, "--spool-max");
 			break;
 		case OPT_SYSTEM_LINES:
 			g.symbolize_flags &= ~PP_SYMBOLIZE_SYSTEM_NAMES;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,17 +24,22 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: pp-recv [-h] [-d dir] [-L logfile] [-t seconds]\n"
-	    "       pp-recv [-d dir] user add|del|list [name]\n");
+	    "       pp-recv [-d dir] user add|del|list [name]\n"
+	    "       pp-recv [-d dir] [-L logfile] replicate\n");
 	exit(status);
 }
 
 static FILE *logfp;
 
 /* Under inetd stderr is the client's socket: messages go to the log file
- * (-L) or to syslog, never to stderr. */
+ * (-L) or to syslog, never to stderr. Each line ends with the process's
+ * peak resident memory so far, so that its bound can be watched. */
 static void
 log_line(void *arg, int error, const char *msg)
 {
+	struct rusage ru;
+	long rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+
 	if (logfp) {
 		char ts[32];
 		time_t t = time(NULL);
@@ -41,12 +47,79 @@ log_line(void *arg, int error, const char *msg)
 
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
 		    gmtime_r(&t, &tm));
-		fprintf(logfp, "%s pp-recv[%ld]: %s%s\n", ts, (long)getpid(),
-		    error ? "error: " : "", msg);
+		fprintf(logfp, "%s pp-recv[%ld]: %s%s maxrss=%ldKiB\n", ts,
+		    (long)getpid(), error ? "error: " : "", msg, rss);
 		fflush(logfp);
 	} else {
-		syslog(error ? LOG_ERR : LOG_INFO, "%s", msg);
+		syslog(error ? LOG_ERR : LOG_INFO, "%s maxrss=%ldKiB", msg, rss);
 	}
+}
+
+/* The answer and the log line for SIGBUS, made beforehand: the handler
+ * may only write them. */
+static char bus_answer[256], bus_line[512];
+static size_t bus_answer_len, bus_line_len;
+static int bus_log_fd = -1;
+
+/*
+ * A full disk under the store's shared regions (files that Berkeley DB
+ * maps and grows) is not a failed write but SIGBUS, when a page of them is
+ * first touched. Nothing has been answered then (the store is closed
+ * before any answer is written): answer 507, as to a write that failed
+ * for want of space, and end; the next process recovers the store.
+ */
+static void
+on_sigbus(int sig)
+{
+	char buf[4096];
+	int fl;
+
+	/* What the client sent that was not read would make the close reset
+	 * the connection, and the answer could be lost: read what is there. */
+	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0 &&
+	    fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK) >= 0)
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+	if (write(STDOUT_FILENO, bus_answer, bus_answer_len) < 0) {
+		/* the client is gone */
+	}
+	if (bus_log_fd >= 0 && write(bus_log_fd, bus_line, bus_line_len) < 0) {
+		/* nowhere to say it */
+	}
+	_exit(1);
+}
+
+static void
+catch_sigbus(const char *dir)
+{
+	static const char body[] = "{\"error\":\"no space left in the store; "
+	    "try again later\"}\n";
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	int n;
+
+	n = snprintf(bus_answer, sizeof(bus_answer), "HTTP/1.1 507 "
+	    "Insufficient Storage\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    sizeof(body) - 1, body);
+	if (n < 0 || (size_t)n >= sizeof(bus_answer))
+		return;
+	bus_answer_len = (size_t)n;
+	if (logfp) {
+		/* The time is the process's start, less than its deadline
+		 * before. */
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
+		    gmtime_r(&t, &tm));
+		n = snprintf(bus_line, sizeof(bus_line), "%s pp-recv[%ld]: "
+		    "error: store '%s': no space left on its device (SIGBUS); "
+		    "answered 507\n", ts, (long)getpid(), dir);
+		if (n > 0 && (size_t)n < sizeof(bus_line)) {
+			bus_line_len = (size_t)n;
+			bus_log_fd = fileno(logfp);
+		}
+	}
+	signal(SIGBUS, on_sigbus);
 }
 
 static int
@@ -58,6 +131,60 @@ print_user(const char *name, int64_t created_ns, void *arg)
 
 	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
 	printf("%-32s %s\n", name, ts);
+	return 0;
+}
+
+static volatile sig_atomic_t stop_replicating;
+
+static void
+on_stop(int sig)
+{
+	stop_replicating = 1;
+	/* Stopping must not take long: past this, the next process to
+	 * open the store recovers it. */
+	alarm(30);
+}
+
+/* The site's replication process (a replicated store, pp_store_replicate):
+ * runs until SIGTERM, SIGINT or SIGHUP; starts itself again (exec, the
+ * same process id) when the store was recovered under it. */
+static int
+replicate(const char *dir, const char *logfile, char **argv)
+{
+	struct pp_store_repl_opts o;
+	struct pp_err e = { 0 };
+	struct sigaction sa;
+	int rc;
+
+	if (logfile && !(logfp = fopen(logfile, "ae")))
+		pp_die("cannot open '%s': %s", logfile, strerror(errno));
+	if (!logfp)
+		openlog("pp-recv", LOG_PID, LOG_DAEMON);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof(o));
+	o.stop = &stop_replicating;
+	o.log = log_line;
+	if ((rc = pp_store_replicate(dir, &o, &e)) < 0) {
+		log_line(NULL, 1, pp_err_msg(&e, rc));
+		pp_die("%s", pp_err_msg(&e, rc));
+	}
+	if (logfp)
+		fclose(logfp);
+	if (rc == PP_STORE_RESTART) {
+		int fd;
+
+		for (fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		usleep(200000);	/* not in a tight loop, whatever happens */
+		execv("/proc/self/exe", argv);
+		pp_die("cannot start again: %s", strerror(errno));
+	}
 	return 0;
 }
 
@@ -162,6 +289,8 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc == 1 && strcmp(argv[0], "replicate") == 0)
+		return replicate(dir, logfile, argv - optind);
 	if (argc > 0)
 		return admin(dir, argc, argv);
 
@@ -176,12 +305,22 @@ main(int argc, char **argv)
 			close(fd);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	catch_sigbus(dir);
 	/* A process that outlives its deadline dies (SIGALRM's default): a
 	 * stuck one cannot hold the store, and the next opener recovers it. */
 	alarm((unsigned)deadline);
 	memset(&o, 0, sizeof(o));
 	o.store_dir = dir;
 	o.http.timeout_ms = (int)(deadline > 30 ? 30000 : deadline * 1000 / 2);
+	/* A drawing (pp-render, a child) must be done with a tenth of the
+	 * deadline left, to send it. */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		o.deadline_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+		    (int64_t)deadline * 900000000;
+	}
 	o.log = log_line;
 	status = pp_recv_serve(STDIN_FILENO, STDOUT_FILENO, &o);
 	if (logfp)

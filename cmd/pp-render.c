@@ -1,5 +1,6 @@
 /* pp-render: turn pprof profiles into a call graph (SVG or DOT), a -top
- * table or folded stacks. */
+ * table, folded stacks or a flame graph, of a profile or of its difference
+ * from a base. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -9,15 +10,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flame.h"
 #include "folded.h"
 #include "msg.h"
 #include "profile.h"
+#include "query.h"
 #include "report.h"
 #include "svg.h"
 
-enum { OPT_NODEFRACTION = 256, OPT_EDGEFRACTION, OPT_FOCUS, OPT_IGNORE };
+enum {
+	OPT_NODEFRACTION = 256, OPT_EDGEFRACTION, OPT_FOCUS, OPT_IGNORE,
+	OPT_BASE, OPT_COLORS, OPT_WIDTH,
+};
 
 static const struct option longopts[] = {
+	{ "base", required_argument, NULL, OPT_BASE },
+	{ "colors", required_argument, NULL, OPT_COLORS },
 	{ "edgefraction", required_argument, NULL, OPT_EDGEFRACTION },
 	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "format", required_argument, NULL, 'f' },
@@ -27,6 +35,7 @@ static const struct option longopts[] = {
 	{ "nodefraction", required_argument, NULL, OPT_NODEFRACTION },
 	{ "output", required_argument, NULL, 'o' },
 	{ "sample-type", required_argument, NULL, 'i' },
+	{ "width", required_argument, NULL, OPT_WIDTH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -36,10 +45,12 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: pp-render [-h] [-f format] [-i type] [-n nodecount] "
 	    "[-o file]\n"
+	    "                 [--base file] [--colors lib | heat] "
+	    "[--width pixels]\n"
 	    "                 [--nodefraction fraction] "
 	    "[--edgefraction fraction]\n"
 	    "                 [--focus regex] [--ignore regex] [file ...]\n"
-	    "formats: svg (default), dot, top, folded\n");
+	    "formats: svg (default), dot, top, folded, flame\n");
 	exit(status);
 }
 
@@ -67,6 +78,20 @@ parse_count(const char *s)
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > INT_MAX)
 		pp_die_usage("-n wants a count of nodes, not '%s'", s);
+	return (int)v;
+}
+
+static int
+parse_width(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 100 || v > 100000)
+		pp_die_usage("--width wants pixels from 100 to 100000, not '%s'",
+		    s);
 	return (int)v;
 }
 
@@ -99,11 +124,12 @@ int
 main(int argc, char **argv)
 {
 	const char *format = "svg", *type = NULL, *output = NULL;
-	const char *focus = NULL, *ignore = NULL;
+	const char *focus = NULL, *ignore = NULL, *base = NULL;
 	const char *filters[3] = { NULL, NULL, NULL };
 	char *ffocus = NULL, *fignore = NULL;
 	struct pp_graph_opts go = { 0, false, -1, 0.005, 0.001, 0, 0 };
-	struct pp_profile **ps = NULL, *p = NULL;
+	struct pp_flame_opts fo = { 0, PP_FLAME_LIB, 1200, 0, NULL };
+	struct pp_profile **ps = NULL, *p = NULL, *two[2];
 	struct pp_report rep;
 	struct pp_buf out;
 	struct pp_err e = { 0 };
@@ -127,6 +153,18 @@ main(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case OPT_BASE:
+			base = optarg;
+			break;
+		case OPT_COLORS:
+			if (strcmp(optarg, "lib") == 0)
+				fo.colors = PP_FLAME_LIB;
+			else if (strcmp(optarg, "heat") == 0)
+				fo.colors = PP_FLAME_HEAT;
+			else
+				pp_die_usage("unknown colour scheme '%s' (lib or "
+				    "heat)", optarg);
+			break;
 		case OPT_EDGEFRACTION:
 			go.edgefraction = parse_fraction(optarg,
 			    "--edgefraction");
@@ -140,6 +178,9 @@ main(int argc, char **argv)
 		case OPT_NODEFRACTION:
 			go.nodefraction = parse_fraction(optarg,
 			    "--nodefraction");
+			break;
+		case OPT_WIDTH:
+			fo.width = parse_width(optarg);
 			break;
 		case 'h':
 			usage(0);
@@ -159,9 +200,13 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (strcmp(format, "svg") != 0 && strcmp(format, "dot") != 0 &&
-	    strcmp(format, "top") != 0 && strcmp(format, "folded") != 0)
-		pp_die_usage("unknown format '%s' (svg, dot, top or folded)",
-		    format);
+	    strcmp(format, "top") != 0 && strcmp(format, "folded") != 0 &&
+	    strcmp(format, "flame") != 0)
+		pp_die_usage("unknown format '%s' (svg, dot, top, folded or "
+		    "flame)", format);
+	if (base != NULL && strcmp(base, "-") == 0 && argc == 0)
+		pp_die_usage("the profile and its base cannot both be read "
+		    "from the standard input");
 	go.visual = strcmp(format, "svg") == 0 || strcmp(format, "dot") == 0;
 	if (go.nodecount < 0)
 		go.nodecount = go.visual ? 80 : 0;
@@ -171,7 +216,7 @@ main(int argc, char **argv)
 		go.max_edges = 4 * (size_t)(go.nodecount ? go.nodecount : 80);
 
 	/* Every input is read and checked before anything is written. */
-	if ((ps = calloc((size_t)argc + 1, sizeof(*ps))) == NULL)
+	if ((ps = calloc((size_t)argc + 2, sizeof(*ps))) == NULL)
 		pp_die("out of memory");
 	if (argc == 0) {
 		if ((ps[nps++] = load("-")) == NULL)
@@ -180,6 +225,8 @@ main(int argc, char **argv)
 	for (i = 0; i < (size_t)argc; i++)
 		if ((ps[nps++] = load(argv[i])) == NULL)
 			failed = 1;
+	if (base != NULL && (ps[nps] = load(base)) == NULL)
+		failed = 1;
 	if (failed)
 		exit(1);
 	if (nps == 1) {
@@ -187,6 +234,19 @@ main(int argc, char **argv)
 		ps[0] = NULL;
 	} else if ((rc = pp_profile_merge(ps, nps, &p, &e)) < 0) {
 		pp_die("cannot merge profiles: %s", pp_err_msg(&e, rc));
+	}
+	/* A difference as pprof's -diff_base makes it: the base's samples
+	 * negated, labelled pprof::base=true, merged with the profile. */
+	if (base != NULL) {
+		two[0] = p;
+		two[1] = ps[nps];
+		if (pp_profile_make_base(two[1]) < 0)
+			pp_die("out of memory");
+		if ((rc = pp_profile_merge(two, 2, &p, &e)) < 0)
+			pp_die("cannot compare with the base: %s",
+			    pp_err_msg(&e, rc));
+		pp_profile_free(two[0]);
+		pp_profile_free(two[1]);
 	}
 	for (i = 0; i < nps; i++)
 		pp_profile_free(ps[i]);
@@ -212,6 +272,13 @@ main(int argc, char **argv)
 	if (strcmp(format, "folded") == 0) {
 		if ((rc = pp_folded(p, si, &out)) < 0)
 			pp_die("%s", pp_strerror(rc));
+	} else if (strcmp(format, "flame") == 0) {
+		fo.sample_index = si;
+		fo.total = go.total;
+		fo.filters = filters;
+		if ((rc = pp_flame_svg(p, &fo, &out, &e)) < 0)
+			pp_die("cannot draw the flame graph: %s",
+			    pp_err_msg(&e, rc));
 	} else {
 		if ((rc = pp_report_init(&rep, p, &go, filters)) < 0)
 			pp_die("%s", pp_strerror(rc));

@@ -12,7 +12,8 @@ PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
 	g++ binutils
 	libdb-dev libarchive-dev libcurl4-openssl-dev libsodium-dev
 	libjansson-dev libhttp-parser-dev openbsd-inetd curl liblzma-dev libzstd-dev"
-# PACKAGES="$PACKAGES chromium"		# the web UI's browser tests (later)
+# The web pages' browser test (t/t0370) drives headless Chromium.
+PACKAGES="$PACKAGES chromium chromium-driver"
 
 # make bench also runs what pp is compared with: pprof's -svg needs dot.
 if [ "${1:-}" = --bench ]; then

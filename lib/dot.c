@@ -7,6 +7,7 @@
 
 #include "report.h"
 #include "units.h"
+#include "util.h"
 
 #define MAX_NODELETS	4
 
@@ -182,27 +183,9 @@ pp_shorten_name(const char *name, char *buf, size_t size)
 static size_t
 utf8_len(const unsigned char *s)
 {
-	size_t n, i;
+	uint32_t c;
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
-	    (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
-	    (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
+	return pp_utf8_decode(s, 4, &c);
 }
 
 /* pprof's escapeForDot, and more: a profile is untrusted, so control
@@ -364,9 +347,11 @@ cmp_tag(const void *pa, const void *pb)
 	const struct pp_gtag *a = *(struct pp_gtag *const *)pa;
 	const struct pp_gtag *b = *(struct pp_gtag *const *)pb;
 
-	if (!sort_flat && a->cum != b->cum)
+	/* Absolute values, as in cmp_edge: pprof's order of 5 and -5 is not
+	 * fixed. */
+	if (!sort_flat && pp_abs64(a->cum) != pp_abs64(b->cum))
 		return pp_abs64(a->cum) > pp_abs64(b->cum) ? -1 : 1;
-	if (a->flat != b->flat)
+	if (pp_abs64(a->flat) != pp_abs64(b->flat))
 		return pp_abs64(a->flat) > pp_abs64(b->flat) ? -1 : 1;
 	return strcmp(a->name, b->name);
 }
@@ -608,7 +593,12 @@ cmp_edge(const void *pa, const void *pb)
 	const struct pp_gedge *b = *(struct pp_gedge *const *)pb;
 	int c;
 
-	if (a->weight != b->weight)
+	/* pprof compares weights with != and then their absolute values,
+	 * so that 5 and -5 are neither less than the other: its order of
+	 * such edges in a difference changes from run to run. Here the
+	 * names decide, so that the order is fixed and qsort gets a
+	 * consistent comparison. */
+	if (pp_abs64(a->weight) != pp_abs64(b->weight))
 		return pp_abs64(a->weight) > pp_abs64(b->weight) ? -1 : 1;
 	if ((c = strcmp(cmp_graph->node[a->src].name,
 	    cmp_graph->node[b->src].name)))

@@ -26,6 +26,8 @@ pp_strerror(int code)
 	case PP_EBUSY:		return "busy";
 	case PP_ENET:		return "cannot connect";
 	case PP_EARCHIVE:	return "not a readable bundle";
+	case PP_ENOSPC:		return "no space left";
+	case PP_EREADONLY:	return "not the master of the replication group";
 	}
 	return "unknown error";
 }

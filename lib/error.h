@@ -30,6 +30,10 @@ enum {
 	PP_EBUSY = -16,		/* a lock held by another process */
 	PP_ENET = -17,		/* the peer cannot be reached */
 	PP_EARCHIVE = -18,	/* a bundle that is not a readable archive */
+	PP_ENOSPC = -19,	/* no space left (a full disk, a quota, a file
+				 * size limit) */
+	PP_EREADONLY = -20,	/* a replicated store's site that is not the
+				 * master takes no writes */
 };
 
 /* Details of a failure: the code and a message that names what is wrong. */

@@ -611,7 +611,12 @@ cmp_edge(const void *pa, const void *pb)
 	const struct edge *b = &sort_g->edge[*(const uint32_t *)pb];
 	int c;
 
-	if (a->weight != b->weight)
+	/* pprof compares weights with != and then their absolute values,
+	 * so that 5 and -5 are neither less than the other: its order of
+	 * such edges in a difference changes from run to run. Here the
+	 * names decide, so that the order is fixed and qsort gets a
+	 * consistent comparison. */
+	if (pp_abs64(a->weight) != pp_abs64(b->weight))
 		return pp_abs64(a->weight) > pp_abs64(b->weight) ? -1 : 1;
 	if ((c = strcmp(sort_b->cn[a->src].printable,
 	    sort_b->cn[b->src].printable)))

@@ -1,5 +1,5 @@
-/* pp-query's work: times people write, and profiles selected from the
- * store, merged or compared. */
+/* pp-query's work: profiles selected from the store, merged or compared
+ * (and, from when.h, times people write). */
 #ifndef PP_QUERY_H
 #define PP_QUERY_H
 
@@ -7,17 +7,7 @@
 
 #include "profile.h"
 #include "store.h"
-
-/* Parses a duration: a number and a unit, s m h d w ("90s", "1h",
- * "14d"), several may follow each other ("1h30m"). Returns 0 with *ns, or
- * PP_EINVAL. */
-int pp_parse_duration(const char *s, int64_t *ns);
-
-/* Parses a point in time: a duration meaning that long before now ("1h"),
- * "now", "@SECONDS" (Unix time), or UTC "YYYY-MM-DD", "YYYY-MM-DDTHH:MM",
- * "YYYY-MM-DDTHH:MM:SS" (a space may replace the T; a trailing Z is
- * allowed). Returns 0 with *ns (Unix nanoseconds), or PP_EINVAL. */
-int pp_parse_time(const char *s, int64_t now_ns, int64_t *ns);
+#include "when.h"
 
 /* Merges every profile f selects into *out (the caller frees it), each
  * freed as soon as it is merged, so that memory follows the merge and not

@@ -14,6 +14,7 @@
 #include "recv.h"
 #include "store.h"
 #include "util.h"
+#include "web.h"
 
 #define MAX_LABELS	64	/* labels of one profile */
 #define MAX_LISTING	100000	/* profiles in one listing */
@@ -101,7 +102,8 @@ respond_error(struct xchg *x, int status, const char *msg)
 {
 	const char *extra = status == 401 ?
 	    "WWW-Authenticate: Bearer realm=\"pp\"\r\n"
-	    "WWW-Authenticate: Basic realm=\"pp\"\r\n" : NULL;
+	    "WWW-Authenticate: Basic realm=\"pp\"\r\n" :
+	    status == 503 ? "Retry-After: 30\r\n" : NULL;
 	json_t *j = json_pack("{s:s}", "error", msg);
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	int r;
@@ -211,38 +213,6 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The length of the valid UTF-8 sequence at p (at most n bytes) that is
- * not a control character, or 0. */
-static size_t
-utf8_char(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], min, len, i;
-
-	if (c < 0x20 || c == 0x7f)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80, c &= 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800, c &= 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000, c &= 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
-	    (c >= 0x80 && c <= 0x9f))
-		return 0;
-	return len;
-}
-
 /* A short, printable copy of s: valid UTF-8 of at most 200 bytes, cut at
  * a character, with '?' for control characters and bytes that are not
  * UTF-8. What a profile says about itself is untrusted, and JSON needs
@@ -257,7 +227,7 @@ clean_dup(const char *s)
 	if (!(d = malloc(201)))
 		return NULL;
 	while (i < n) {
-		k = utf8_char(p + i, n - i);
+		k = pp_utf8_char(p + i, n - i);
 		if (o + (k ? k : 1) > 200)
 			break;
 		if (k == 0) {
@@ -406,6 +376,18 @@ store_and_answer(struct xchg *x, struct pp_store_item *items,
 
 	if ((rc = pp_store_put(x->st, items, n, &e)) < 0) {
 		rlog(x->o, 1, "%s", pp_err_msg(&e, rc));
+		/* Nothing was stored: the client keeps its profiles. */
+		if (rc == PP_ENOSPC)
+			return respond_error(x, 507, "no space left to store "
+			    "the profiles; try again later");
+		/* A replicated store's replica: not here, and not now. */
+		if (rc == PP_EREADONLY) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "cannot store the profiles "
+			    "here: %s; try again later", pp_err_msg(&e, rc));
+			return respond_error(x, 503, msg);
+		}
 		return respond_error(x, 503, "cannot store the profiles now; "
 		    "try again later");
 	}
@@ -878,7 +860,8 @@ handle_get(struct xchg *x, const char *idstr)
 		    "cannot read the profile now");
 	}
 	snprintf(extra, sizeof(extra), "Content-Disposition: attachment; "
-	    "filename=\"%016llx.pb.gz\"\r\n", (unsigned long long)id);
+	    "filename=\"%016llx.pb.gz\"\r\n"
+	    "X-Content-Type-Options: nosniff\r\n", (unsigned long long)id);
 	detail(x, "sent %016llx", (unsigned long long)id);
 	rc = respond(x, 200, "application/octet-stream", extra, data, len);
 	free(data);
@@ -924,6 +907,12 @@ authenticate(const struct pp_http_request *req, void *arg, int *status,
 	if ((rc = pp_store_open(&x->st, x->o->store_dir, 0, &se)) < 0) {
 		sodium_memzero(tok, sizeof(tok));
 		rlog(x->o, 1, "%s", pp_err_msg(&se, rc));
+		/* Opening writes too, when it recovers the store. */
+		if (rc == PP_ENOSPC) {
+			*status = 507;
+			return pp_err_set(e, PP_ESTORE, "no space left in the "
+			    "store; try again later");
+		}
 		*status = 503;
 		return pp_err_set(e, PP_ESTORE, "the store is not available");
 	}
@@ -941,11 +930,38 @@ authenticate(const struct pp_http_request *req, void *arg, int *status,
 	return 0;
 }
 
+/* The web pages (web.h): the HTML listing and the drawings. */
+static int
+handle_web(struct xchg *x)
+{
+	struct pp_web_opts wo;
+	struct pp_web_answer a;
+	struct pp_err e = { 0 };
+	int rc;
+
+	memset(&wo, 0, sizeof(wo));
+	wo.deadline_ns = x->o->deadline_ns;
+	wo.decode = &x->o->decode;
+	wo.log = x->o->log;
+	wo.log_arg = x->o->log_arg;
+	if ((rc = pp_web_serve(&x->st, x->owner, &x->req, &wo, &a, &e)) < 0)
+		return respond_error(x, a.status, pp_err_msg(&e, rc));
+	detail(x, "%s", a.detail);
+	rc = respond(x, a.status, a.type, a.headers, a.body, a.len);
+	pp_web_answer_release(&a);
+	return rc;
+}
+
 static int
 route(struct xchg *x)
 {
 	const char *path = x->req.path, *m = x->req.method;
 
+	if (pp_web_path(path)) {
+		if (strcmp(m, "GET") != 0)
+			return respond_error(x, 405, "use GET");
+		return handle_web(x);
+	}
 	if (strcmp(path, "/v1/push") == 0 || strcmp(path, "/ingest") == 0) {
 		if (strcmp(m, "POST") != 0)
 			return respond_error(x, 405, "use POST");
@@ -984,7 +1000,7 @@ pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *o)
 		detail(&x, "%s", pp_err_msg(&e, rc));
 		if (status)
 			respond_error(&x, status, x.detail);
-		rlog(o, 0, "%s %s %s %d %s", peer,
+		rlog(o, x.status >= 500, "%s %s %s %d %s", peer,
 		    x.owner[0] ? x.owner : "-", x.req.method[0] ?
 		    x.req.method : "-", x.status, x.detail);
 		pp_store_close(x.st);

@@ -18,10 +18,28 @@
  *                          "size","labels":[]}],"truncated":false}; times S in Unix
  *                          seconds; at most 100000 a listing ("truncated":
  *                          true when more matched).
- *   GET /v1/profiles/ID    the profile as stored (gzipped pprof).
+ *   GET /v1/profiles/ID    the profile as stored (gzipped pprof), as an
+ *                          attachment (Content-Disposition).
+ *
+ * Pages for a browser (web.h; a 401 asks for basic auth, so a browser
+ * prompts for a user name, which is ignored, and the token):
+ *
+ *   GET /?program=&type=&host=&since=&until=&limit=N&before=CURSOR
+ *                          text/html: the caller's profiles, newest
+ *                          first, N (1-1000, default 100) a page, with a
+ *                          form for the filters; each row links to the
+ *                          three below; a bad filter is the page, 400.
+ *   GET /v1/profiles/ID.svg        the call graph (pp-render -f svg)
+ *   GET /v1/profiles/ID.flame.svg  the flame graph (pp-render -f flame)
+ *   GET /v1/merged.svg?program=&type=&host=&since=&until=
+ *   GET /v1/merged.flame.svg?...   every profile the filter selects (at
+ *                          most 1000, of one type: else 422) merged, drawn
+ *                          the same ways; none: 404.
+ *   since and until there: Unix seconds, "now", a duration before now
+ *   ("1h30m") or a UTC "YYYY-MM-DD[THH:MM[:SS]]".
  *
  * Errors are {"error":"message"} with 400, 401, 404, 405, 408, 413, 422,
- * 431, 500 or 503. Another owner's profile answers 404, as if absent.
+ * 431, 500, 503 or 507 (no space left to store). Another owner's profile answers 404, as if absent.
  */
 #ifndef PP_RECV_H
 #define PP_RECV_H
@@ -35,6 +53,9 @@ struct pp_recv_opts {
 	struct pp_http_limits http;
 	struct pp_bundle_limits bundle;
 	struct pp_decode_limits decode;
+	/* CLOCK_MONOTONIC nanoseconds by which a page must be drawn (the
+	 * process's own deadline, less time to send it); 0: none. */
+	int64_t deadline_ns;
 	/* Receives one line per exchange and any failure worth a look;
 	 * never a token. */
 	void (*log)(void *arg, int error, const char *msg);

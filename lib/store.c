@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include <db.h>
 
+#include "repl.h"
 #include "store.h"
 #include "util.h"
 
@@ -53,6 +56,13 @@ struct pp_store {
 	size_t recbuf_cap;
 	const char **labels;
 	size_t labels_cap;
+	/* Replication (repl.h), when dir/replication exists: */
+	struct pp_repl_conf *repl;
+	int repl_joined;	/* joined as a subordinate process */
+	int lockfd;		/* dir/replication.lock, or -1 */
+	volatile int perm_failed;	/* a commit's acks did not come */
+	volatile int panic;	/* recovered by another: open again */
+	struct repl_events *events;	/* the replication process's */
 };
 
 /* A Berkeley DB code, or one of ours: ours are small negative numbers. */
@@ -62,15 +72,32 @@ is_db_error(int r)
 	return r > 0 || r < -1000;
 }
 
+/* A write that failed for want of space: a full disk, a quota, a file
+ * size limit. Berkeley DB returns the system's errno. */
+static int
+is_space_error(int r)
+{
+	return r == ENOSPC || r == EDQUOT || r == EFBIG;
+}
+
 static int
 db_fail(struct pp_store *st, struct pp_err *e, int r, const char *what)
 {
+	int code = is_space_error(r) ? PP_ENOSPC : PP_ESTORE;
+
 	if (st->errmsg[0])
-		return pp_err_set(e, PP_ESTORE, "store '%s': %s: %s (%s)",
+		return pp_err_set(e, code, "store '%s': %s: %s (%s)",
 		    st->dir, what, db_strerror(r), st->errmsg);
-	return pp_err_set(e, PP_ESTORE, "store '%s': %s: %s", st->dir, what,
+	return pp_err_set(e, code, "store '%s': %s: %s", st->dir, what,
 	    db_strerror(r));
 }
+
+static void repl_errcall(struct pp_store *st, const char *msg);
+static void repl_event(DB_ENV *env, u_int32_t ev, void *info);
+static void repl_join(struct pp_store *st);
+static int repl_writable(struct pp_store *st, struct pp_err *e);
+static int repl_not_master(struct pp_store *st, struct pp_err *e);
+static int repl_unacknowledged(struct pp_store *st, struct pp_err *e);
 
 static void
 errcall(const DB_ENV *env, const char *pfx, const char *msg)
@@ -78,6 +105,8 @@ errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	struct pp_store *st = env->app_private;
 
 	snprintf(st->errmsg, sizeof(st->errmsg), "%s", msg);
+	if (st->events)
+		repl_errcall(st, msg);
 }
 
 static void
@@ -295,7 +324,7 @@ byhash_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
 }
 
 static void
-close_handles(struct pp_store *st)
+close_dbs(struct pp_store *st)
 {
 	int i;
 
@@ -305,9 +334,56 @@ close_handles(struct pp_store *st)
 			st->db[i]->close(st->db[i], DB_NOSYNC);
 		st->db[i] = NULL;
 	}
-	if (st->env)
+}
+
+/*
+ * Takes the lock that Berkeley DB holds on byte 1 of __db.register while
+ * a process that opens the environment checks the registered ones: it
+ * reads a slot (a pid), then tries its lock, and a lock it gets means a
+ * dead process, so it recovers the environment and panics it under
+ * everyone. A closing process clears its slot and drops its lock without
+ * that lock: between the read and the try it looks dead. Under many short
+ * processes that happens (one upload in some thousands found the store
+ * panicked). Closing under the lock makes the two exclusive. Returns the
+ * descriptor, to be closed only after the environment: closing any
+ * descriptor of the file drops every lock the process holds on it, its
+ * registry slot's too. -1 when there is no registry.
+ */
+static int
+registry_lock(struct pp_store *st)
+{
+	char path[4096];
+	struct flock fl;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/__db.register", st->dir);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 1;
+	fl.l_len = 1;
+	while (fcntl(fd, F_SETLKW, &fl) < 0 && errno == EINTR)
+		;
+	return fd;
+}
+
+static void
+close_handles(struct pp_store *st)
+{
+	int fd;
+
+	close_dbs(st);
+	if (st->env) {
+		fd = registry_lock(st);
 		st->env->close(st->env, 0);
+		if (fd >= 0)
+			close(fd);
+	}
 	st->env = NULL;
+	/* A new environment handle has not joined replication. */
+	st->repl_joined = 0;
 }
 
 /* Waits a random while, longer with each attempt, so that transactions
@@ -332,6 +408,8 @@ open_env(struct pp_store *st, u_int32_t fl)
 	st->env = env;
 	env->app_private = st;
 	env->set_errcall(env, errcall);
+	if (st->repl)
+		env->set_event_notify(env, repl_event);
 	/* These size the shared regions when they are created. */
 	if ((r = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
 	    (r = env->set_cachesize(env, 0, 16 << 20, 1)) != 0 ||
@@ -369,6 +447,10 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
 	int r, attempt, removed = 0;
 
+	/* Replication's threads share the handle: DB_THREAD. */
+	if (st->repl)
+		fl |= DB_INIT_REP | DB_THREAD;
+
 	/*
 	 * Berkeley DB itself retries joining for some seconds when the
 	 * regions look half-made. When it gives up (EAGAIN, or EINVAL from
@@ -380,8 +462,13 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	for (attempt = 0;; attempt++) {
 		st->errmsg[0] = '\0';
 		r = open_env(st, fl);
-		if (r == 0 || r == ENOENT || r == EACCES || r == ENOSPC ||
-		    r == EROFS || attempt == 3)
+		if (r == 0 || r == ENOENT || r == EACCES ||
+		    is_space_error(r) || r == EROFS || attempt == 3)
+			break;
+		/* Regions made without replication, by processes that may
+		 * still use them: not ours to remove (see pp-recv(8)). */
+		if (r == EINVAL && st->repl && strstr(st->errmsg,
+		    "incompatible with existing environment"))
 			break;
 		if ((r == EAGAIN || r == EINVAL) && !removed) {
 			remove_regions(st);
@@ -390,8 +477,16 @@ open_handles(struct pp_store *st, struct pp_err *e)
 		}
 		backoff(attempt);
 	}
+	if (r == EINVAL && st->repl && strstr(st->errmsg,
+	    "incompatible with existing environment"))
+		return db_fail(st, e, r, "cannot open the environment, made "
+		    "without replication: stop what uses the store, and "
+		    "recover it (db5.3_recover), before it is a site");
 	if (r != 0)
 		return db_fail(st, e, r, "cannot open the environment");
+	/* Not the replication process itself (it has events): join it. */
+	if (st->repl && !st->events)
+		repl_join(st);
 	return 0;
 }
 
@@ -452,6 +547,7 @@ pp_store_open(struct pp_store **out, const char *dir, int flags,
 		free(st);
 		return pp_err_set(e, PP_ENOMEM, "out of memory");
 	}
+	st->lockfd = -1;
 	if (stat(path, &sb) < 0) {
 		if (!(flags & PP_STORE_CREATE)) {
 			rc = pp_err_set(e, PP_ENOTFOUND, "no store in '%s'", dir);
@@ -467,10 +563,16 @@ pp_store_open(struct pp_store **out, const char *dir, int flags,
 		pp_err_set(e, rc, "no source of randomness");
 		goto out;
 	}
+	if ((rc = pp_repl_conf_load(dir, &st->repl, e)) < 0 &&
+	    rc != PP_ENOTFOUND)
+		goto out;
 	/* A new store gets all its databases now; otherwise each operation
-	 * opens those it uses. */
+	 * opens those it uses. A replicated store's are made by the first
+	 * operation on the master that uses them (elsewhere they would be
+	 * writes). */
 	if ((rc = open_handles(st, e)) < 0 ||
-	    (rc = open_dbs(st, flags & PP_STORE_CREATE ? NEED_ALL : 0, e)) < 0)
+	    (rc = open_dbs(st, flags & PP_STORE_CREATE && !st->repl ?
+	    NEED_ALL : 0, e)) < 0)
 		goto out;
 	*out = st;
 	st = NULL;	/* transferred */
@@ -487,10 +589,14 @@ pp_store_close(struct pp_store *st)
 	if (!st)
 		return;
 	/* Keep recovery short: checkpoint once CKP_KBYTES of log
-	 * accumulated. */
-	if (st->env)
+	 * accumulated. A replicated store's replication process does it
+	 * instead, on the master (a checkpoint is a replicated write). */
+	if (st->env && !st->repl)
 		st->env->txn_checkpoint(st->env, CKP_KBYTES, 0, 0);
 	close_handles(st);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	pp_repl_conf_free(st->repl);
 	free(st->recbuf);
 	free(st->labels);
 	free(st->dir);
@@ -517,7 +623,10 @@ writer_lock(struct pp_store *st, DB_TXN *txn)
 	v.ulen = 1;
 	v.flags = DB_DBT_USERMEM;
 	r = st->db[DB_WLOCK]->get(st->db[DB_WLOCK], txn, &k, &v, DB_RMW);
-	if (r == DB_NOTFOUND) {
+	/* Replicated, every writer writes: its commit then waits for the
+	 * replicas' acknowledgements even when all it had was duplicates,
+	 * which covers the earlier commit that stored them. */
+	if (r == DB_NOTFOUND || (r == 0 && st->repl)) {
 		v.size = 1;
 		r = st->db[DB_WLOCK]->put(st->db[DB_WLOCK], txn, &k, &v, 0);
 	}
@@ -532,12 +641,18 @@ run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
     struct pp_err *), void *arg, unsigned need, u_int32_t txn_flags,
     const char *what, struct pp_err *e)
 {
-	int attempt, r;
+	int attempt, r, writes = (need & NEED(DB_WLOCK)) != 0;
 
 	for (attempt = 0;; attempt++) {
 		DB_TXN *txn = NULL;
 
 		st->errmsg[0] = '\0';
+		/* Replicated, only the master writes, and only a process
+		 * that joined replication (its commits reach the replicas). */
+		if (writes && st->repl && ((!st->env &&
+		    (r = open_handles(st, e)) < 0) ||
+		    (r = repl_writable(st, e)) < 0))
+			return r;
 		if ((r = open_dbs(st, need, e)) < 0)
 			return r;
 		if (txn_flags & NO_TXN) {
@@ -545,13 +660,29 @@ run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
 		} else if ((r = st->env->txn_begin(st->env, NULL, &txn,
 		    txn_flags)) == 0) {
 			r = body(st, txn, arg, e);
-			if (r == 0)
+			if (r == 0) {
+				st->perm_failed = 0;
 				r = txn->commit(txn, 0);
-			else
+				if (r == 0 && writes && st->perm_failed)
+					return repl_unacknowledged(st, e);
+			} else {
 				txn->abort(txn);
+			}
 		}
 		if (r == 0)
 			return 0;
+		/* Replication rolled back under an open handle, or is
+		 * copying the master's pages: open the databases again. */
+		if (st->repl && attempt + 1 < RETRIES &&
+		    (r == DB_REP_HANDLE_DEAD || r == DB_REP_LOCKOUT)) {
+			close_dbs(st);
+			backoff(attempt);
+			continue;
+		}
+		/* Berkeley DB's answer to a write on a replica: this site
+		 * stopped being the master on the way. */
+		if (st->repl && writes && r == EACCES)
+			return repl_not_master(st, e);
 		if (attempt + 1 < RETRIES && (r == DB_LOCK_DEADLOCK ||
 		    r == DB_LOCK_NOTGRANTED)) {
 			backoff(attempt);
@@ -708,6 +839,9 @@ user_list_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 		return r;
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
+	/* Memory of our own: a replicated store's handles are shared with
+	 * replication's threads (DB_THREAD). */
+	k.flags = v.flags = DB_DBT_REALLOC;
 	while ((r = c->get(c, &k, &v, DB_NEXT)) == 0) {
 		if (pp_grow(&ul->names, &ul->cap, ul->n + 1,
 		    sizeof(*ul->names)) < 0 ||
@@ -722,6 +856,8 @@ user_list_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 		    0;
 	}
 	c->close(c);
+	free(k.data);
+	free(v.data);
 	return r == DB_NOTFOUND ? 0 : r;
 }
 
@@ -824,7 +960,8 @@ put_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 		pk.ulen = sizeof(idb);
 		pk.flags = DB_DBT_USERMEM;
 		memset(&v, 0, sizeof(v));
-		v.flags = DB_DBT_PARTIAL;	/* only the primary key */
+		/* Only the primary key: no bytes of the record. */
+		v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM;
 		r = st->db[DB_BYHASH]->pget(st->db[DB_BYHASH], txn, &k, &pk,
 		    &v, 0);
 		if (r == 0 && pk.size == 8) {
@@ -1087,6 +1224,13 @@ scan_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 	u_int32_t op = DB_SET_RANGE;
 	int r, rc;
 
+	/* Before any "goto out", which frees what they hold. */
+	memset(&k, 0, sizeof(k));
+	memset(&pk, 0, sizeof(pk));
+	memset(&v, 0, sizeof(v));
+	k.flags = DB_DBT_REALLOC;
+	/* Memory of our own (DB_THREAD, for replication's threads). */
+	pk.flags = v.flags = DB_DBT_REALLOC;
 	pp_buf_init(&seek);
 	sc->deleted_now = 0;
 	if (sc->delete && (r = writer_lock(st, txn)) != 0)
@@ -1111,10 +1255,6 @@ scan_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 	if ((r = st->db[DB_BYTIME]->cursor(st->db[DB_BYTIME], txn, &c,
 	    sc->delete ? 0 : DB_READ_COMMITTED)) != 0)
 		goto out;
-	memset(&k, 0, sizeof(k));
-	memset(&pk, 0, sizeof(pk));
-	memset(&v, 0, sizeof(v));
-	k.flags = DB_DBT_REALLOC;
 	for (;;) {
 		struct skey s;
 		struct pp_store_rec rec;
@@ -1202,6 +1342,8 @@ out:
 	if (c)
 		c->close(c);
 	free(k.data);
+	free(pk.data);
+	free(v.data);
 	pp_buf_release(&seek);
 	return r;
 }
@@ -1355,4 +1497,478 @@ pp_store_id_parse(const char *s, uint64_t *id)
 		return -1;
 	*id = get_be64(b);
 	return *id ? 0 : -1;
+}
+
+/*
+ * Replication (repl.h): the short-lived processes' side, then the
+ * replication process.
+ */
+
+/* What the replication process's main loop logs, from Berkeley DB's
+ * threads (events, messages) to the main one. */
+#define REPL_EVENTS	64
+#define REPL_MESSAGE	DB_EVENT_NO_SUCH_EVENT
+
+struct repl_events {
+	pthread_mutex_t mu;
+	struct {
+		u_int32_t ev;
+		int eid;
+		char msg[200];	/* a Berkeley DB message, when ev is
+				 * REPL_MESSAGE */
+	} q[REPL_EVENTS];
+	size_t head, n, lost;
+	int quiet;		/* closing a panicked environment: its
+				 * complaints say nothing new */
+	char last[200];		/* the last message, not repeated */
+	/* Sites (by id) connected as far as the log says: subordinate
+	 * processes' connections come and go without a line each. */
+	unsigned char up[64];
+};
+
+/* 1 when env has a connection to the site eid now. */
+static int
+site_connected(DB_ENV *env, int eid)
+{
+	DB_REPMGR_SITE *list = NULL;
+	u_int n = 0, i;
+	int up = 0;
+
+	if (env->repmgr_site_list(env, &n, &list) != 0 || !list)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (list[i].eid == eid)
+			up = list[i].status == DB_REPMGR_CONNECTED;
+	free(list);
+	return up;
+}
+
+static void
+repl_queue(struct pp_store *st, u_int32_t ev, int eid, const char *msg)
+{
+	struct repl_events *q = st->events;
+	size_t i;
+
+	pthread_mutex_lock(&q->mu);
+	if (msg) {
+		if (strcmp(q->last, msg) == 0)
+			goto out;
+		snprintf(q->last, sizeof(q->last), "%s", msg);
+	}
+	if (q->n == REPL_EVENTS) {
+		q->lost++;
+		goto out;
+	}
+	i = (q->head + q->n++) % REPL_EVENTS;
+	q->q[i].ev = ev;
+	q->q[i].eid = eid;
+	snprintf(q->q[i].msg, sizeof(q->q[i].msg), "%s", msg ? msg : "");
+out:
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void
+repl_errcall(struct pp_store *st, const char *msg)
+{
+	/* The master offers every file of the directory to a replica that
+	 * copies the store, and says which are no databases: ours. */
+	if ((strstr(msg, "unexpected file type or format") &&
+	    strstr(msg, PP_REPL_FILE)) || st->events->quiet)
+		return;
+	repl_queue(st, REPL_MESSAGE, -1, msg);
+}
+
+/* Berkeley DB's events, in whichever thread they happen: the committing
+ * one for PERM_FAILED, replication's own for most. */
+static void
+repl_event(DB_ENV *env, u_int32_t ev, void *info)
+{
+	struct pp_store *st = env->app_private;
+	int eid = -1;
+
+	switch (ev) {
+	case DB_EVENT_PANIC:
+	case DB_EVENT_REG_PANIC:
+		st->panic = 1;
+		break;
+	case DB_EVENT_REP_PERM_FAILED:
+		st->perm_failed = 1;
+		break;
+	case DB_EVENT_REP_NEWMASTER:
+	case DB_EVENT_REP_CONNECT_ESTD:
+		if (info)
+			eid = *(int *)info;
+		break;
+	case DB_EVENT_REP_CONNECT_BROKEN:
+	case DB_EVENT_REP_CONNECT_TRY_FAILED:
+		if (info)
+			eid = ((DB_REPMGR_CONN_ERR *)info)->eid;
+		break;
+	}
+	if (st->events && ev != DB_EVENT_REP_CONNECT_TRY_FAILED)
+		repl_queue(st, ev, eid, NULL);
+}
+
+static int
+not_master(enum pp_repl_role role, const char *master, struct pp_err *e)
+{
+	if (role == PP_REPL_REPLICA && master[0])
+		return pp_err_set(e, PP_EREADONLY, "this site is a replica; "
+		    "the master is %s", master);
+	if (role == PP_REPL_REPLICA)
+		return pp_err_set(e, PP_EREADONLY, "this site is a replica and "
+		    "knows no master now (an election may be running)");
+	if (role == PP_REPL_MASTER)
+		return pp_err_set(e, PP_EREADONLY, "this site stopped being "
+		    "the master");
+	return pp_err_set(e, PP_EREADONLY, "replication is not running at "
+	    "this site (pp-recv replicate)");
+}
+
+static int
+repl_not_master(struct pp_store *st, struct pp_err *e)
+{
+	char master[300];
+
+	return not_master(pp_repl_role(st->env, master, sizeof(master)),
+	    master, e);
+}
+
+/*
+ * A process that opens a database on the master writes to the log (the
+ * file's registration), and Berkeley DB then starts replication's
+ * connections in it by itself ("autostart"), without the
+ * acknowledgements a write needs coming back on them in time; a
+ * repmgr_start after that starts a second set of threads, and closing the
+ * environment crashes. So a short-lived process joins replication as a
+ * subordinate process (repmgr_start) as soon as it opens the environment
+ * of the master, before any database: its commits then go to the
+ * replicas on its own connections and wait for their acknowledgements.
+ *
+ * The first process to call repmgr_start becomes the replication
+ * process: call it only while the replication process runs and has
+ * started (then this one is a subordinate), never while it starts or
+ * stops (the gate).
+ */
+static void
+repl_join(struct pp_store *st)
+{
+	char master[300];
+	int r, running;
+
+	if (pp_repl_role(st->env, master, sizeof(master)) != PP_REPL_MASTER)
+		return;
+	if (st->lockfd < 0 &&
+	    (st->lockfd = pp_repl_lock_open(st->dir, 0, NULL)) < 0) {
+		st->lockfd = -1;
+		return;
+	}
+	if (pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_RDLCK, 1) < 0)
+		return;
+	running = pp_repl_running(st->lockfd);
+	if (running && pp_repl_role(st->env, master, sizeof(master)) ==
+	    PP_REPL_MASTER) {
+		/* No threads of its own: a subordinate has none. */
+		r = st->env->repmgr_start(st->env, 0, DB_REP_CLIENT);
+		st->repl_joined = r == DB_REP_IGNORE;
+	}
+	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_UNLCK, 0);
+}
+
+/* Before a write: this site must be the master, and this process must
+ * have joined replication when it opened the environment. */
+static int
+repl_writable(struct pp_store *st, struct pp_err *e)
+{
+	char master[300];
+	enum pp_repl_role role;
+
+	if ((role = pp_repl_role(st->env, master, sizeof(master))) !=
+	    PP_REPL_MASTER)
+		return not_master(role, master, e);
+	if (!st->repl_joined) {
+		if (st->lockfd < 0 || !pp_repl_running(st->lockfd))
+			return not_master(PP_REPL_NONE, "", e);
+		return pp_err_set(e, PP_EREADONLY, "this site became the "
+		    "master only now");
+	}
+	/* Its own connections to the replicas take a moment: a commit
+	 * sent before they are up would not be acknowledged. If they do
+	 * not come, the commit says so. */
+	pp_repl_await_connections(st->env, st->repl, st->repl->ack_timeout);
+	pp_repl_nodelay();
+	return 0;
+}
+
+/* The commit is on the master's disk, but not (known to be) on enough
+ * replicas: it might not survive the master. Not done, then: the client
+ * sends it again, and the store's idempotence makes that harmless. */
+static int
+repl_unacknowledged(struct pp_store *st, struct pp_err *e)
+{
+	return pp_err_set(e, PP_ESTORE, "store '%s': the replicas did not "
+	    "acknowledge the commit within %.1f s (ack %s)", st->dir,
+	    st->repl->ack_timeout / 1e6, st->repl->ack_name);
+}
+
+static void
+repl_log(const struct pp_store_repl_opts *o, int error, const char *fmt,
+    ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!o->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->log(o->log_arg, error, msg);
+}
+
+/* Logs what the queue holds. */
+static void
+repl_drain(struct pp_store *st, const struct pp_store_repl_opts *o)
+{
+	struct repl_events *q = st->events;
+
+	for (;;) {
+		u_int32_t ev;
+		int eid;
+		char msg[200], site[300];
+		size_t lost;
+
+		pthread_mutex_lock(&q->mu);
+		if (q->n == 0) {
+			lost = q->lost;
+			q->lost = 0;
+			pthread_mutex_unlock(&q->mu);
+			if (lost)
+				repl_log(o, 1, "%zu replication events were "
+				    "not logged", lost);
+			return;
+		}
+		ev = q->q[q->head].ev;
+		eid = q->q[q->head].eid;
+		memcpy(msg, q->q[q->head].msg, sizeof(msg));
+		q->head = (q->head + 1) % REPL_EVENTS;
+		q->n--;
+		pthread_mutex_unlock(&q->mu);
+		if (eid >= 0 && st->env)
+			pp_repl_site_name(st->env, eid, site, sizeof(site));
+		else
+			snprintf(site, sizeof(site), "a site");
+		switch (ev) {
+		case REPL_MESSAGE:
+			repl_log(o, 0, "berkeley db: %s", msg);
+			break;
+		case DB_EVENT_PANIC:
+		case DB_EVENT_REG_PANIC:
+			repl_log(o, 1, "the environment must be opened again "
+			    "(recovered by another process)");
+			break;
+		/* CLIENT, MASTER, NEWMASTER: repl_watch says what the role
+		 * is (events come only with changes, not after a restart). */
+		case DB_EVENT_REP_ELECTED:
+			repl_log(o, 0, "this site won an election");
+			break;
+		case DB_EVENT_REP_ELECTION_FAILED:
+			repl_log(o, 1, "an election failed; trying again");
+			break;
+		case DB_EVENT_REP_MASTER_FAILURE:
+			repl_log(o, 1, "lost the master; electing another");
+			break;
+		case DB_EVENT_REP_DUPMASTER:
+			repl_log(o, 1, "another site is the master too; this "
+			    "one steps down for an election");
+			break;
+		case DB_EVENT_REP_STARTUPDONE:
+			repl_log(o, 0, "in step with the master");
+			break;
+		case DB_EVENT_REP_INIT_DONE:
+			repl_log(o, 0, "copied the store from the master");
+			break;
+		case DB_EVENT_REP_CONNECT_ESTD:
+			if (eid >= 0 && eid < (int)sizeof(q->up)) {
+				if (q->up[eid])
+					break;
+				q->up[eid] = 1;
+			}
+			repl_log(o, 0, "connected to %s", site);
+			break;
+		case DB_EVENT_REP_CONNECT_BROKEN:
+			if (eid >= 0 && eid < (int)sizeof(q->up)) {
+				if (!q->up[eid] || (st->env &&
+				    site_connected(st->env, eid)))
+					break;
+				q->up[eid] = 0;
+			}
+			repl_log(o, 0, "lost the connection to %s", site);
+			break;
+		case DB_EVENT_REP_PERM_FAILED:
+			repl_log(o, 1, "a commit was not acknowledged in time");
+			break;
+		case DB_EVENT_REP_JOIN_FAILURE:
+			repl_log(o, 1, "cannot join the group");
+			break;
+		case DB_EVENT_REP_LOCAL_SITE_REMOVED:
+			repl_log(o, 1, "this site was removed from the group");
+			break;
+		case DB_EVENT_WRITE_FAILED:
+			repl_log(o, 1, "a write failed");
+			break;
+		}
+	}
+}
+
+/* Starts replication (with the gate closed): the environment, this site's
+ * configuration, Berkeley DB's replication manager as the replication
+ * process, which holds an election. */
+static int
+repl_start(struct pp_store *st, struct pp_err *e)
+{
+	int r;
+
+	if (!st->env && (r = open_handles(st, e)) < 0)
+		return r;
+	st->errmsg[0] = '\0';
+	if ((r = pp_repl_configure(st->env, st->repl)) != 0)
+		return db_fail(st, e, r, "cannot configure replication");
+	r = st->env->repmgr_start(st->env, 3, DB_REP_ELECTION);
+	if (r == DB_REP_IGNORE)
+		return pp_err_set(e, PP_EBUSY, "store '%s': another process "
+		    "is the replication process already", st->dir);
+	if (r != 0)
+		return db_fail(st, e, r, "cannot start replication");
+	return 0;
+}
+
+/* Watches replication until told to stop, or until another process's
+ * recovery makes the environment unusable. */
+static void
+repl_watch(struct pp_store *st, const struct pp_store_repl_opts *o)
+{
+	int64_t last_ckp = pp_now_ns();
+	char said[400] = "";
+
+	while (!*o->stop && !st->panic) {
+		struct timespec ts = { 0, 100 * 1000000 };
+		char master[300], role[400];
+		enum pp_repl_role r;
+		int master_now;
+
+		nanosleep(&ts, NULL);	/* a signal cuts it short */
+		repl_drain(st, o);
+		/* Connections come and go (subordinate processes'). */
+		pp_repl_nodelay();
+		if (*o->stop || st->panic)
+			break;
+		r = pp_repl_role(st->env, master, sizeof(master));
+		master_now = r == PP_REPL_MASTER;
+		if (r == PP_REPL_MASTER)
+			snprintf(role, sizeof(role), "this site is the master");
+		else if (r == PP_REPL_REPLICA && master[0])
+			snprintf(role, sizeof(role), "this site is a replica; "
+			    "the master is %s", master);
+		else if (r == PP_REPL_REPLICA)
+			snprintf(role, sizeof(role), "this site is a replica; "
+			    "no master is known");
+		else
+			role[0] = '\0';
+		if (role[0] && strcmp(role, said) != 0) {
+			repl_log(o, 0, "%s", role);
+			memcpy(said, role, sizeof(said));
+		}
+		/* Checkpoints are the master's to write (the replicas
+		 * follow its): keep recovery short. */
+		if (master_now && pp_now_ns() - last_ckp > 30 * 1000000000LL) {
+			st->env->txn_checkpoint(st->env, CKP_KBYTES, 0, 0);
+			last_ckp = pp_now_ns();
+		}
+	}
+	repl_drain(st, o);
+}
+
+int
+pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
+    struct pp_err *e)
+{
+	struct pp_store *st;
+	struct repl_events *q = NULL;
+	int rc;
+
+	if (!(st = calloc(1, sizeof(*st))) || !(st->dir = strdup(dir)) ||
+	    !(q = calloc(1, sizeof(*q)))) {
+		if (st)
+			free(st->dir);
+		free(st);
+		return pp_err_set(e, PP_ENOMEM, "out of memory");
+	}
+	st->lockfd = -1;
+	pthread_mutex_init(&q->mu, NULL);
+	if ((rc = pp_repl_conf_load(dir, &st->repl, e)) < 0)
+		goto out;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		rc = pp_err_set(e, PP_ESTORE, "cannot create '%s': %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = pp_crypto_init()) < 0) {
+		pp_err_set(e, rc, "no source of randomness");
+		goto out;
+	}
+	if ((rc = st->lockfd = pp_repl_lock_open(dir, 1, e)) < 0) {
+		st->lockfd = -1;
+		goto out;
+	}
+	if (pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_RUNNING, F_WRLCK,
+	    0) < 0) {
+		rc = errno == EAGAIN || errno == EACCES ? pp_err_set(e,
+		    PP_EBUSY, "another replication process runs for the "
+		    "store '%s'", dir) : pp_err_set(e, PP_EIO, "cannot lock "
+		    "'%s/%s': %s", dir, PP_REPL_LOCK, strerror(errno));
+		goto out;
+	}
+	st->events = q;
+	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_WRLCK, 1);
+	rc = repl_start(st, e);
+	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_UNLCK, 0);
+	if (rc < 0)
+		goto out;
+	repl_log(o, 0, "replicating the store '%s' as %s:%u, one of %zu sites "
+	    "(priority %u, ack %s)", dir, st->repl->local.host,
+	    st->repl->local.port, st->repl->npeers + 1, st->repl->priority,
+	    st->repl->ack_name);
+	repl_watch(st, o);
+	/* Stopping replication closes the gate too: no process may join
+	 * while nobody is the replication process. */
+	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_WRLCK, 1);
+	repl_drain(st, o);
+	q->quiet = st->panic;
+	close_handles(st);
+	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_UNLCK, 0);
+	repl_drain(st, o);
+	/* Berkeley DB keeps the regions of a panicked environment mapped
+	 * (some 80 MB) for as long as the process lives: a new process
+	 * must take over. */
+	if (st->panic && !*o->stop) {
+		repl_log(o, 1, "starting replication again");
+		rc = PP_STORE_RESTART;
+	} else {
+		repl_log(o, 0, "replication stopped");
+		rc = 0;
+	}
+out:
+	if (st->env)
+		repl_drain(st, o);
+	close_handles(st);
+	st->events = NULL;
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+	if (st->lockfd >= 0)
+		close(st->lockfd);	/* releases its locks */
+	pp_repl_conf_free(st->repl);
+	free(st->dir);
+	free(st);
+	return rc;
 }

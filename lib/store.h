@@ -12,6 +12,9 @@
  *   tokens.db  sha256(token)(32) -> name
  *   lock.db    one record whose write lock every writing transaction
  *              takes first: writers queue rather than deadlock
+ *   replication, replication.lock
+ *              a replicated store's configuration and its replication
+ *              process's lock (repl.h; see Replication below)
  *
  * Ids are random 64-bit numbers, shown as 16 hex digits: they say nothing
  * about how many profiles anyone has. A record is visible only to its
@@ -24,6 +27,7 @@
 #ifndef PP_STORE_H
 #define PP_STORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,7 +54,10 @@ struct pp_store;
 
 /* Opens (with PP_STORE_CREATE: creates) the store in dir, running
  * recovery when a process died holding it. Returns 0 with *out set, or
- * PP_ENOTFOUND (no store there), PP_ESTORE, PP_ENOMEM; e says why. */
+ * PP_ENOTFOUND (no store there), PP_ESTORE, PP_ENOSPC, PP_ENOMEM; e says
+ * why. Every function below that writes may also return PP_ENOSPC where
+ * it returns PP_ESTORE: the write failed for want of space (a full disk,
+ * a quota, a file size limit), and nothing of it was kept. */
 int pp_store_open(struct pp_store **out, const char *dir, int flags,
     struct pp_err *e);
 
@@ -95,7 +102,8 @@ struct pp_store_item {
 
 /* Stores n items in one transaction: all or none. An item whose (owner,
  * content hash) is stored already is not stored again: its duplicate flag
- * is set and id is the stored one's. Returns 0 or PP_ESTORE/PP_ENOMEM. */
+ * is set and id is the stored one's. Returns 0 or PP_ESTORE/PP_ENOSPC/
+ * PP_ENOMEM. */
 int pp_store_put(struct pp_store *st, struct pp_store_item *items, size_t n,
     struct pp_err *e);
 
@@ -134,5 +142,39 @@ int pp_store_expire(struct pp_store *st, const char *owner,
 /* id as 16 hex digits; parses them back (0 or -1). */
 void pp_store_id_str(uint64_t id, char buf[17]);
 int pp_store_id_parse(const char *s, uint64_t *id);
+
+/*
+ * Replication. When DIR/replication exists (its format: repl.h), the
+ * store is one site of a Berkeley DB replication group, and every
+ * function above works as before with these differences: only the
+ * master's store takes writes (elsewhere they return PP_EREADONLY, and e
+ * names the master when one is known); a write's commit counts only once
+ * enough replicas acknowledged it (the "ack" policy; else PP_ESTORE:
+ * the write is on the master but may not survive it, so the caller must
+ * not report it done, and may send it again: pp_store_put is
+ * idempotent); reads on a replica see what it has received so far.
+ * Writes need the site's replication process, pp_store_replicate.
+ */
+struct pp_store_repl_opts {
+	volatile sig_atomic_t *stop;	/* set it (a signal handler) to stop */
+	/* Receives a line for each change of role, election, connection
+	 * and failure. Called from the calling thread only. */
+	void (*log)(void *arg, int error, const char *msg);
+	void *log_arg;
+};
+
+#define PP_STORE_RESTART	1
+
+/* Runs the replication process of the store in dir (created when
+ * absent): listens on the local address, connects to the peers, takes
+ * part in elections, applies the master's log on a replica, writes the
+ * master's checkpoints. Returns 0 once *o->stop is set; PP_STORE_RESTART
+ * when another process's recovery made the environment unusable (the
+ * caller must run it again in a new process, by exec: Berkeley DB keeps
+ * the old environment's memory until the process ends); or PP_ENOTFOUND
+ * (no dir/replication), PP_EINVAL (a bad one), PP_EBUSY (another
+ * replication process runs for dir), PP_ESTORE, PP_EIO, PP_ENOMEM. */
+int pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
+    struct pp_err *e);
 
 #endif

@@ -108,4 +108,15 @@ void pp_buf_addf(struct pp_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void pp_buf_vaddf(struct pp_buf *b, const char *fmt, va_list ap);
 
+/* The length of the UTF-8 sequence at p (n bytes left) if it is valid:
+ * shortest form, a scalar value (no surrogate, at most U+10FFFF), which
+ * goes in *cp; else 0. Reads p in order and stops at the first byte that
+ * does not fit, so a NUL-terminated string may pass n = 4. */
+size_t pp_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
+
+/* The length of the printable UTF-8 character at p (n bytes left): a
+ * valid, shortest-form sequence of a scalar value that is not a C0 or C1
+ * control character; 0 for anything else. */
+size_t pp_utf8_char(const unsigned char *p, size_t n);
+
 #endif

@@ -26,10 +26,18 @@
 # add_user NAME		pp-recv -d $RECV_STORE user add NAME; its token
 #	(the last line of its output) into $TRASH_DIRECTORY/NAME.token, mode
 #	600.
+# pick_port		prints a loopback port that is free now (for a
+#	program that listens by itself, such as a replication process).
+# start_daemon LOG PROGRAM ARG...  runs a long-lived PROGRAM in the
+#	background, its standard output and error to LOG; sets DAEMON_PID.
+#	It is stopped (SIGTERM) with the services; stop_service PID stops
+#	it earlier, kill -9 PID kills it (then stop_service PID forgets it).
 #
 # Every service still running is stopped when the script ends, however it
 # ends: this file chains lib.sh's EXIT trap (test bodies still must not
-# set one).  PP_INETD names the inetd to use (default /usr/sbin/inetd).
+# set one).  PP_INETD names the inetd to use (default /usr/sbin/inetd);
+# PP_INETD_MAX how many connections a minute it starts before it takes the
+# service for looping and stops it (default 10000).
 
 PP_INETD=${PP_INETD:-/usr/sbin/inetd}
 _pp_services=
@@ -79,8 +87,8 @@ start_service() {
 			# nowait.10000: inetd's default limit (256 starts a
 			# minute, then 10 minutes off) is too low for tests.
 			{
-				printf '127.0.0.1:%s stream tcp nowait.10000 ' \
-					"$port"
+				printf '127.0.0.1:%s stream tcp nowait.%s ' \
+					"$port" "${PP_INETD_MAX:-10000}"
 				printf '%s %s %s' "$(id -un)" "$prog" \
 					"$(basename "$prog")"
 				[ $# = 0 ] || printf ' %s' "$@"
@@ -163,6 +171,26 @@ add_user() {
 	esac
 	(umask 077 && printf '%s\n' "$token" >"$TRASH_DIRECTORY/$1.token") &&
 	chmod 600 "$TRASH_DIRECTORY/$1.token"
+}
+
+pick_port() {
+	local try port
+	for try in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		port=$((20000 + RANDOM % 30000))
+		_pp_port_free "$port" || continue
+		echo "$port"
+		return 0
+	done
+	echo "pick_port: no free loopback port" >&2
+	return 1
+}
+
+start_daemon() {
+	local log=$1
+	shift
+	"$@" </dev/null >"$log" 2>&1 &
+	DAEMON_PID=$!
+	_pp_services="$_pp_services $DAEMON_PID"
 }
 
 _pp_service_exit() {

@@ -5,7 +5,7 @@
 # in one line on stderr, "pp-render: ...".
 . "$(dirname "$0")/lib.sh"
 
-formats='top svg dot folded'
+formats='top svg dot folded flame'
 
 . "$TEST_DIRECTORY/lib-pb.sh"
 

@@ -86,7 +86,7 @@ cp "$src/pp-recv" "$src/pp-query" "$src/t/helper/pp-store-fill" \
 	"$src/t/helper/pp-test" "$tmp/bin/" || die "cannot copy the programs"
 bin=$tmp/bin
 cc -O2 -g -o "$bin/discard" "$src/t/perf/discard.c" &&
-cc -O2 -g -o "$bin/bench-upload" "$src/t/perf/bench-upload.c" -lcurl ||
+cc -O2 -g -o "$bin/upload" "$src/t/progs/upload.c" -lcurl ||
 	die "cannot compile the benchmark programs"
 
 # median COLUMN < lines: the median of one column of numbers.
@@ -196,10 +196,10 @@ upload_run() {
 		port=$discard_port
 	fi
 	url=http://127.0.0.1:$port/v1/push
-	"$bin/bench-upload" "$url" "$tmp/up/token" "$tmp/up/list.1" \
+	"$bin/upload" -s "$url" "$tmp/up/token" "$tmp/up/list.1" \
 		>"$tmp/up/out.1" 2>"$tmp/up/err.1" &
 	c1=$!
-	"$bin/bench-upload" "$url" "$tmp/up/token" "$tmp/up/list.2" \
+	"$bin/upload" -s "$url" "$tmp/up/token" "$tmp/up/list.2" \
 		>"$tmp/up/out.2" 2>"$tmp/up/err.2" &
 	c2=$!
 	wait "$c1"; s1=$?

@@ -15,6 +15,10 @@
 #	max N		413 when the bundle has more than N members, else ack
 #	status N	answer N with {"error":"fake error N"}
 #	garbage		200 with a body that is not JSON
+#	cut N		the answer of "status N" (of "ack" for 200), closed
+#			half-way through its body
+#	cut-head	the answer of "ack", closed half-way through its
+#			headers
 #
 # Whatever the mode, a bundle whose MANIFEST does not list exactly its
 # members with their SHA-256 is answered 400.
@@ -29,15 +33,24 @@ binmode STDIN;
 binmode STDOUT;
 $| = 1;
 
+my $cut = '';	# where to close the connection: '', 'body' or 'head'
+
 sub answer {
 	my ($status, $body) = @_;
 	my %reason = (200 => 'OK', 400 => 'Bad Request',
 	    401 => 'Unauthorized', 404 => 'Not Found', 413 => 'Payload Too Large',
 	    422 => 'Unprocessable Entity', 500 => 'Internal Server Error',
-	    503 => 'Service Unavailable');
-	printf "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n" .
-	    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-	    $status, $reason{$status} // 'Status', length($body), $body;
+	    503 => 'Service Unavailable', 507 => 'Insufficient Storage');
+	my $head = sprintf "HTTP/1.1 %d %s\r\nContent-Type: application/json" .
+	    "\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+	    $status, $reason{$status} // 'Status', length($body);
+	if ($cut eq 'head') {
+		print substr($head, 0, length($head) / 2);
+	} elsif ($cut eq 'body') {
+		print $head, substr($body, 0, length($body) / 2);
+	} else {
+		print $head, $body;
+	}
 	exit 0;
 }
 
@@ -89,6 +102,13 @@ flock($lock, 8);
 
 my $mode = '';
 if (open(my $m, '<', "$dir/mode")) { $mode = <$m> // ''; chomp $mode }
+if ($mode =~ /^cut (\d+)$/) {
+	$cut = 'body';
+	$mode = $1 == 200 ? 'ack' : "status $1";
+} elsif ($mode eq 'cut-head') {
+	$cut = 'head';
+	$mode = 'ack';
+}
 
 # The manifest must describe the members exactly.
 my @listed = ref($manifest) eq 'HASH' && ref($manifest->{profiles}) eq 'ARRAY'
