@@ -1,14 +1,12 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "repl.h"
 #include "util.h"
@@ -310,6 +308,8 @@ add_site(DB_ENV *env, const struct pp_repl_addr *a, int local)
 int
 pp_repl_configure(DB_ENV *env, const struct pp_repl_conf *c)
 {
+	uint32_t monitor = c->heartbeat > UINT32_MAX / 3 ? UINT32_MAX :
+	    c->heartbeat * 3;
 	size_t i;
 	int r;
 
@@ -319,17 +319,19 @@ pp_repl_configure(DB_ENV *env, const struct pp_repl_conf *c)
 		if ((r = add_site(env, &c->peers[i], 0)) != 0)
 			return r;
 	/*
-	 * A process that joins as a subordinate has written to the log
-	 * before its connections were up (replication's own bookkeeping):
-	 * its first records reach a replica after a gap, which the replica
-	 * asks the master to fill only once a message arrives later than
-	 * the "request" minimum after it (by default 40 ms, and then it
-	 * may be the next heartbeat, seconds later): ask at once.
+	 * NOWAIT: a process that meets replication's lockout (a replica
+	 * copying the master's store, an election) gets DB_REP_LOCKOUT at
+	 * once and tries again later; without it, it waits for as long as
+	 * the lockout lasts, even to close the environment.
+	 *
+	 * The request minimum of 1 us: a process that joins as a
+	 * subordinate writes to the log before its connections are up
+	 * (replication's own bookkeeping), so its first records reach a
+	 * replica after a gap, which the replica asks the master to fill
+	 * only when a message arrives more than the minimum after it (by
+	 * default 40 ms: then the next message may be a heartbeat, and the
+	 * first commit waited for as long).
 	 */
-	/* A process that meets replication's lockout (a replica copying the
-	 * master's store, an election) gets DB_REP_LOCKOUT at once and
-	 * tries again later: without this it would wait for as long as the
-	 * lockout lasts, even to close the environment. */
 	if ((r = env->rep_set_config(env, DB_REP_CONF_NOWAIT, 1)) != 0 ||
 	    (r = env->rep_set_request(env, 1, 1280000)) != 0 ||
 	    (r = env->rep_set_priority(env, c->priority)) != 0 ||
@@ -345,7 +347,7 @@ pp_repl_configure(DB_ENV *env, const struct pp_repl_conf *c)
 	    (r = env->rep_set_timeout(env, DB_REP_HEARTBEAT_SEND,
 	    c->heartbeat)) != 0 ||
 	    (r = env->rep_set_timeout(env, DB_REP_HEARTBEAT_MONITOR,
-	    c->heartbeat > UINT32_MAX / 3 ? UINT32_MAX : c->heartbeat * 3)) != 0)
+	    monitor)) != 0)
 		return r;
 	return 0;
 }

@@ -34,10 +34,12 @@
  * for multi-process replication say: one long-running process, "pp-recv
  * replicate", is the replication process (it listens on the local
  * address, holds the connections, votes, applies the master's log on a
- * replica); the short-lived processes (pp-recv under inetd, pp-query) read
- * the environment like any other, and a process about to write on the
- * master joins replication as a subordinate process, which sends its own
- * log records to the replicas and waits for their acknowledgements.
+ * replica, writes the master's checkpoints); the short-lived processes
+ * (pp-recv under inetd, pp-query) read the environment like any other,
+ * and one that opens the master's environment joins replication at once
+ * as a subordinate process, which sends its own log records to the
+ * replicas and waits for their acknowledgements (store.c says why at
+ * once).
  *
  * The file DIR/replication.lock tells them apart: the replication process
  * holds a write lock on its byte 0 while it runs (the short-lived ones

@@ -440,6 +440,29 @@ remove_regions(struct pp_store *st)
 	}
 }
 
+/* Does a live process hold the environment? Each registers in
+ * __db.register with a lock on its slot, held while it lives. F_GETLK
+ * only asks: it takes nothing (closing the descriptor would drop every
+ * lock this process has on the file, and it has none here: its open
+ * failed and closed the environment). */
+static int
+others_registered(const struct pp_store *st)
+{
+	struct flock fl;
+	char path[4096];
+	int fd, held;
+
+	snprintf(path, sizeof(path), "%s/__db.register", st->dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}
+
 static int
 open_handles(struct pp_store *st, struct pp_err *e)
 {
@@ -454,9 +477,9 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	/*
 	 * Berkeley DB itself retries joining for some seconds when the
 	 * regions look half-made. When it gives up (EAGAIN, or EINVAL from
-	 * mmap), they are the regions of a process killed while it made
-	 * them, which no live process can use either: remove them, and
-	 * recovery rebuilds them from the log. Other failures may be passing
+	 * mmap) and no live process is registered, they are the regions of
+	 * a process killed while it made them: remove them, and recovery
+	 * rebuilds them from the log. Other failures may be passing
 	 * (another process is creating the environment): wait, try again.
 	 */
 	for (attempt = 0;; attempt++) {
@@ -470,7 +493,10 @@ open_handles(struct pp_store *st, struct pp_err *e)
 		if (r == EINVAL && st->repl && strstr(st->errmsg,
 		    "incompatible with existing environment"))
 			break;
-		if ((r == EAGAIN || r == EINVAL) && !removed) {
+		/* Only when nobody lives in them: a live process's regions
+		 * hold what it committed and has not yet written out. */
+		if ((r == EAGAIN || r == EINVAL) && !removed &&
+		    !others_registered(st)) {
 			remove_regions(st);
 			removed = 1;
 			continue;

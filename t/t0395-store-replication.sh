@@ -2,7 +2,8 @@
 # A replicated store on loopback: three sites, each its own store, its
 # replication process (pp-recv replicate) and its pp-recv under its own
 # inetd. Pushes go to the master and reach the replicas; a replica answers
-# a push 503 and the client keeps its profiles; then the master dies (its
+# a push 503 and the client keeps its profiles; without replicas to
+# acknowledge it the master answers 503 too; then the master dies (its
 # replication process and its inetd, SIGKILL) while a client keeps
 # pushing, the two others elect a new master, the pushes go on there, and
 # every profile that was acknowledged (200) is on both survivors.
@@ -19,6 +20,11 @@ export HOME
 unset PP_URL PP_SPOOL XDG_CONFIG_HOME
 mkdir -p "$HOME"
 
+# By site (a, b, c): its replication port, its replication process, its
+# inetd and its URL.
+declare -A rport repl inetd url
+master= replica= new=
+
 # Short timeouts, so that a failover takes seconds, not tens of them.
 TIMEOUTS='ack-timeout 2
 election-timeout 1
@@ -26,19 +32,31 @@ election-retry 1
 connection-retry 1
 heartbeat 0.5'
 
-# wait_for FILE ERE [N]: until a line of FILE (after its first N)
-# matches; at most some 60 s, and never a measure of how long it took.
+# wait_for FILE ERE: until a line of FILE matches; at most some 60 s, and
+# never a measure of how long it took.
 wait_for() {
 	local i=0
 	while [ $i -lt 600 ]; do
-		tail -n +$((${3:-0} + 1)) "$1" 2>/dev/null |
-		grep -E -q -- "$2" && return 0
+		grep -E -q -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
 	echo "wait_for: nothing like '$2' in $1:" >&2
 	cat "$1" >&2
 	return 1
+}
+
+# role SITE: what SITE's replication process last said the site is.
+role() {
+	grep -E "this site is (the master|a replica)" $1.events | tail -n 1
+}
+
+# others: the sites other than the master.
+others() {
+	local s
+	for s in a b c; do
+		[ $s = "$master" ] || echo $s
+	done
 }
 
 # mkprof N FILE: a CPU profile of its own (the shared hotspot profile,
@@ -51,8 +69,8 @@ mkprof() {
 }
 
 # push_all URL LOG: pp-push the spool to URL until it is empty (a busy
-# machine may miss an acknowledgement's timeout: 503, pushed again),
-# at most some 50 times; pp-push -v's messages to LOG.
+# machine may miss an acknowledgement's timeout: 503, pushed again), at
+# most some 50 times; pp-push -v's messages to LOG.
 push_all() {
 	local i=0
 	until pp-push -v -s spool -u "$1" -T alice.token 2>>"$2"; do
@@ -62,17 +80,17 @@ push_all() {
 	done
 }
 
-# hashes SITE: the SHA-256 of every profile of alice's in SITE's store.
-hashes() {
-	pp-query -d "$1" -u alice -l -o json |
-	sed -n 's/.*"sha256": *"\([0-9a-f]*\)".*/\1/p' | sort -u
-}
-
 # acked LOG...: the names pp-push -v reported stored (answered 200).
 acked() {
 	sed -n "s/^pp-push: stored '\\(.*\\)' as [0-9a-f]*\$/\\1/p;
 		s/^pp-push: '\\(.*\\)' was stored already, as [0-9a-f]*\$/\\1/p" \
 		"$@" | sort -u
+}
+
+# hashes SITE: the SHA-256 of every profile of alice's in SITE's store.
+hashes() {
+	pp-query -d "$1" -u alice -l -o json |
+	sed -n 's/.*"sha256": *"\([0-9a-f]*\)".*/\1/p' | sort -u
 }
 
 # has_all SITE NAMES: SITE's store holds every profile named in NAMES
@@ -100,15 +118,14 @@ test_expect_success 'setup: three sites elect a master' '
 		mkprof $n pool/p$(printf %04d $n).cpu.pb.gz || return 1
 	done &&
 	for s in a b c; do
-		port=$(pick_port) &&
-		eval "rport_$s=$port" || return 1
+		rport[$s]=$(pick_port) || return 1
 	done &&
 	for s in a b c; do
 		mkdir $s &&
 		{
-			eval "echo local 127.0.0.1:\$rport_$s" &&
+			echo "local 127.0.0.1:${rport[$s]}" &&
 			for p in a b c; do
-				[ $p = $s ] || eval "echo peer 127.0.0.1:\$rport_$p"
+				[ $p = $s ] || echo "peer 127.0.0.1:${rport[$p]}"
 			done &&
 			case $s in
 			a) echo "priority 100" ;;
@@ -118,21 +135,20 @@ test_expect_success 'setup: three sites elect a master' '
 			echo "$TIMEOUTS"
 		} >$s/replication &&
 		start_daemon $s.repl.log pp-recv -d $s -L $s.events replicate &&
-		eval "repl_$s=\$DAEMON_PID" || return 1
+		repl[$s]=$DAEMON_PID || return 1
 	done &&
-	wait_for a.events "this site is the master|the master is" &&
-	wait_for b.events "this site is the master|the master is" &&
-	wait_for c.events "this site is the master|the master is" &&
-	master= &&
 	for s in a b c; do
-		if grep -q "this site is the master" $s.events; then
+		wait_for $s.events "this site is (the master|a replica; the master)" ||
+			return 1
+	done &&
+	for s in a b c; do
+		if role $s | grep -q "this site is the master"; then
 			test -z "$master" && master=$s || return 1
 		fi
 	done &&
 	echo "the master is $master" &&
-	for s in a b c; do
-		[ $s = $master ] || wait_for $s.events "in step with the master" ||
-			return 1
+	for s in $(others); do
+		wait_for $s.events "in step with the master" || return 1
 	done
 '
 
@@ -142,13 +158,12 @@ test_expect_success 'setup: a user on the master, a pp-recv at every site' '
 	for s in a b c; do
 		start_service "$SRC_ROOT/pp-recv" -d "$TRASH_DIRECTORY/$s" \
 			-L "$TRASH_DIRECTORY/$s.recv.log" &&
-		eval "url_$s=\$SERVICE_URL inetd_$s=\$SERVICE_PID" || return 1
+		url[$s]=$SERVICE_URL inetd[$s]=$SERVICE_PID || return 1
 	done
 '
 
 test_expect_success 'a replica knows the user: the master replicated it' '
-	for s in a b c; do
-		[ $s = $master ] && continue
+	for s in $(others); do
 		i=0 &&
 		until pp-recv -d $s user list >users.$s 2>&1 &&
 			grep -q "^alice " users.$s; do
@@ -161,7 +176,7 @@ test_expect_success 'a replica knows the user: the master replicated it' '
 test_expect_success 'a push to the master is stored and acknowledged' '
 	mkdir -p spool/new spool/tmp &&
 	cp pool/p000[1-5].cpu.pb.gz spool/new/ &&
-	eval "push_all \$url_$master push1.log" &&
+	push_all ${url[$master]} push1.log &&
 	ls spool/new >left && test_line_count = 0 left &&
 	acked push1.log >acked1 &&
 	test_line_count = 5 acked1
@@ -171,30 +186,29 @@ test_expect_success 'the replicas have them, and pp-query reads them there' '
 	for s in a b c; do
 		has_all $s acked1 || return 1
 	done &&
-	for s in a b c; do
-		[ $s = $master ] && continue
+	for s in $(others); do
 		pp-query -d $s -u alice -l >list.$s &&
 		test_line_count = 6 list.$s || return 1
 	done
 '
 
-test_expect_success 'a replica answers a push 503, naming the master; nothing is lost' '
-	for s in a b c; do
-		[ $s = $master ] || { replica=$s; break; }
-	done &&
+test_expect_success 'a replica answers a push 503, naming the master' '
+	replica=$(others | head -n 1) &&
 	cp pool/p0006.cpu.pb.gz spool/new/ &&
-	eval "test_expect_code 75 pp-push -s spool -u \$url_$replica -T alice.token" 2>err &&
+	test_expect_code 75 pp-push -s spool -u ${url[$replica]} \
+		-T alice.token 2>err &&
 	cat err &&
 	grep "503" err &&
 	grep "replica" err &&
-	eval "grep \"the master is 127.0.0.1:\$rport_$master\" err" &&
+	grep "the master is 127.0.0.1:${rport[$master]}" err &&
 	ls spool/new >left && test_line_count = 1 left &&
-	eval "curl -s -i -X POST -H \"Authorization: Bearer \$(cat alice.token)\" \
-		--data-binary @pool/p0006.cpu.pb.gz \$url_$replica/v1/push" >answer &&
+	curl -s -i -X POST -H "Authorization: Bearer $(cat alice.token)" \
+		--data-binary @pool/p0006.cpu.pb.gz \
+		${url[$replica]}/v1/push >answer &&
 	cat answer &&
 	grep "^HTTP/1.1 503" answer &&
 	grep -i "^Retry-After: [0-9]" answer &&
-	eval "push_all \$url_$master push6.log" &&
+	push_all ${url[$master]} push6.log &&
 	ls spool/new >left && test_line_count = 0 left
 '
 
@@ -210,18 +224,13 @@ test_expect_success 'expiry at a replica deletes nothing, and says so' '
 	grep "deleted 0 profiles" err
 '
 
-# role SITE: what SITE's replication process last said it is.
-role() {
-	grep -E "this site is (the master|a replica)" $1.events | tail -n 1
-}
-
 test_expect_success 'without its replicas the master acknowledges nothing' '
-	for s in a b c; do
-		[ $s = $master ] && continue
-		eval "stop_service \$repl_$s" || return 1
+	for s in $(others); do
+		stop_service ${repl[$s]} || return 1
 	done &&
 	cp pool/p0007.cpu.pb.gz spool/new/ &&
-	eval "test_expect_code 75 pp-push -s spool -u \$url_$master -T alice.token" 2>err &&
+	test_expect_code 75 pp-push -s spool -u ${url[$master]} \
+		-T alice.token 2>err &&
 	cat err &&
 	grep "503" err &&
 	ls spool/new >left && test_line_count = 1 left &&
@@ -229,12 +238,11 @@ test_expect_success 'without its replicas the master acknowledges nothing' '
 '
 
 test_expect_success 'with them back, the same push is acknowledged' '
-	for s in a b c; do
-		[ $s = $master ] && continue
+	for s in $(others); do
 		start_daemon $s.repl2.log pp-recv -d $s -L $s.events replicate &&
-		eval "repl_$s=\$DAEMON_PID" || return 1
+		repl[$s]=$DAEMON_PID || return 1
 	done &&
-	eval "push_all \$url_$master push0.log" &&
+	push_all ${url[$master]} push0.log &&
 	role $master | grep "this site is the master" &&
 	ls spool/new >left && test_line_count = 0 left &&
 	acked push0.log >acked0 &&
@@ -260,10 +268,12 @@ done
 EOF
 
 test_expect_success 'the master dies while a client pushes' '
-	eval "echo \$url_$master" >urls &&
-	for s in a b c; do
-		[ $s = $master ] || eval "echo \$url_$s" >>urls
-	done &&
+	{
+		echo ${url[$master]} &&
+		for s in $(others); do
+			echo ${url[$s]}
+		done
+	} >urls &&
 	: >push2.log &&
 	start_daemon pusher.log bash pusher.sh 10 &&
 	pusher=$DAEMON_PID &&
@@ -273,21 +283,15 @@ test_expect_success 'the master dies while a client pushes' '
 		sleep 0.1; i=$((i + 1))
 	done &&
 	role $master | grep "this site is the master" &&
-	eval "kill -9 \$repl_$master \$inetd_$master" &&
-	eval "stop_service \$repl_$master; stop_service \$inetd_$master"
+	kill -9 ${repl[$master]} ${inetd[$master]} &&
+	stop_service ${repl[$master]} &&
+	stop_service ${inetd[$master]}
 '
 
-test_expect_success 'the others elect a new master, and the pushes go on there' '
-	new= &&
-	for s in a b c; do
-		[ $s = $master ] && continue
-		wait_for $s.events "this site is the master|the master is" ||
-			return 1
-	done &&
+test_expect_success 'the others elect a new master; the pushes go on there' '
 	i=0 &&
 	while [ -z "$new" ]; do
-		for s in a b c; do
-			[ $s = $master ] && continue
+		for s in $(others); do
 			role $s | grep -q "this site is the master" && new=$s
 		done
 		[ -n "$new" ] && break
@@ -302,34 +306,34 @@ test_expect_success 'the others elect a new master, and the pushes go on there' 
 		sleep 0.1; i=$((i + 1))
 	done &&
 	touch stop &&
-	while kill -0 $pusher 2>/dev/null; do sleep 0.1; done &&
-	stop_service $pusher &&
-	eval "grep -c \"stored .* as\" push2.log"
+	i=0 &&
+	while kill -0 $pusher 2>/dev/null; do
+		[ $i -lt 600 ] || return 1
+		sleep 0.1; i=$((i + 1))
+	done &&
+	stop_service $pusher
 '
 
 test_expect_success 'every acknowledged profile is on both survivors' '
 	acked push1.log push2.log >acked2 &&
 	cat acked2 &&
-	for s in a b c; do
-		[ $s = $master ] && continue
+	for s in $(others); do
 		has_all $s acked2 || return 1
 	done
 '
 
 test_expect_success 'what was not acknowledged is pushed again, and arrives' '
-	eval "push_all \$url_$new push3.log" &&
+	push_all ${url[$new]} push3.log &&
 	ls spool/new >left && test_line_count = 0 left &&
 	acked push1.log push2.log push3.log >acked3 &&
-	for s in a b c; do
-		[ $s = $master ] && continue
+	for s in $(others); do
 		has_all $s acked3 || return 1
 	done
 '
 
 test_expect_success 'the replication processes stop on SIGTERM' '
-	for s in a b c; do
-		[ $s = $master ] && continue
-		eval "stop_service \$repl_$s" &&
+	for s in $(others); do
+		stop_service ${repl[$s]} &&
 		grep "replication stopped" $s.events || return 1
 	done
 '
