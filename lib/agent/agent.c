@@ -200,7 +200,12 @@ thread_exit(void *arg)
 	(void)arg;
 	t->guard = 1;
 	t->registered = 0;
-	pp_cpu_thread_stop(t);
+	/* A thread that ended by pthread_exit, not by returning: the ticks
+	 * due since its last one go on that tick's stack (no walk here). */
+	if (t->last_n > 0)
+		pp_cpu_thread_end(t, 0);
+	else
+		pp_cpu_thread_stop(t);
 	pp_heap_thread_exit(t);
 	pp_unwind_thread_exit(t);
 	t->guard = g;
