@@ -120,7 +120,7 @@ t/unit/%: t/unit/%.o lib/libpp.a
 
 # make check: the suite, then (unless this is the SANITIZE=1 build) the
 # suite again built with ASan and UBSan in .san/, a copy of the sources
-# (git's files, tracked or not ignored), so that the two builds do not undo
+# (git's files, tracked or not ignored, that exist), so that the two builds do not undo
 # each other. make check-plain runs the first alone.
 check: check-plain
 ifneq ($(SANITIZE),1)
@@ -133,8 +133,10 @@ check-plain: all
 SHARED_PROFILES_DIR = $(abspath ../shared/testdata/profiles)
 check-sanitize:
 	rm -rf .san && mkdir .san
-	if [ -d .git ]; then \
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		git ls-files -co --exclude-standard -z | \
+			xargs -0 sh -c 'for f; do [ -e "$$f" ] && \
+				printf "%s\0" "$$f"; done; true' sh | \
 			xargs -0 cp --parents -t .san; \
 	else \
 		tar -cf - --exclude=./.san . | tar -xf - -C .san; \

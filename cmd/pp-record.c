@@ -456,10 +456,11 @@ report_conn(struct conn *c)
 }
 
 /* Reads what a connection has; returns false at its end. */
-/* Reads up to max messages of c into its process; *got counts them.
- * False when the connection ended or sent garbage. */
+/* Reads up to max messages of c into its process; *got counts them, and
+ * *more is set when max stopped it before the socket was empty. False
+ * when the connection ended or sent garbage. */
 static bool
-drain(struct conn *c, int max, int *got)
+drain(struct conn *c, int max, int *got, bool *more)
 {
 	static unsigned char buf[PP_MAX_MSG];
 	struct pp_err e = { 0 };
@@ -483,6 +484,7 @@ drain(struct conn *c, int max, int *got)
 			return false;
 		}
 	}
+	*more = true;
 	return true;
 }
 
@@ -657,6 +659,7 @@ main(int argc, char **argv)
 	next_flush = now_ms() + (int64_t)g.interval * 1000;
 	while (!child_done) {
 		int64_t wait = next_flush - now_ms();
+		bool more;
 		int got;
 
 		if (pp_grow(&pfds, &cappfds, g.nconns + 2, sizeof(*pfds)) < 0)
@@ -680,16 +683,19 @@ main(int argc, char **argv)
 			accept_all(lfd);
 		/* From the end, as close_conn moves the last one down. */
 		got = 0;
+		more = false;
 		for (i = n; i-- > 0;)
-			if (pfds[i + 2].revents && !drain(&g.conns[i], 64, &got))
+			if (pfds[i + 2].revents &&
+			    !drain(&g.conns[i], 64, &got, &more))
 				close_conn(i);
 		/* A busy agent (a program allocating at -m 1): let messages
 		 * gather for a moment instead of waking at each. A sleeper in
 		 * poll(2) costs the program a wake-up a message, which on a
 		 * virtual machine is an interprocessor interrupt (7% of a
 		 * malloc loop's time at -m 1); the socket holds what comes
-		 * meanwhile (a millisecond at -m 1 is about 200 KB). */
-		if (got >= BUSY_MSGS)
+		 * meanwhile (a millisecond at -m 1 is about 200 KB). Not
+		 * while one is behind: what it has queued is read at once. */
+		if (got >= BUSY_MSGS && !more)
 			nanosleep(&(struct timespec){ 0, BUSY_PAUSE_NS }, NULL);
 		if (waitpid(g.main_pid, &status, WNOHANG) == g.main_pid) {
 			/* Its pid may be reused: signal nobody from now. */
@@ -707,9 +713,10 @@ main(int argc, char **argv)
 	accept_all(lfd);
 	for (i = g.nconns; i-- > 0;) {
 		struct pp_proc_info info;
+		bool more = false;
 		int got = 0;
 
-		if (drain(&g.conns[i], INT_MAX, &got)) {
+		if (drain(&g.conns[i], INT_MAX, &got, &more)) {
 			pp_proc_info(g.conns[i].proc, &info);
 			if (info.hello && info.pid != g.main_pid)
 				pp_warn("pid %d is still running: its profiles "

@@ -168,8 +168,17 @@ prof_handler(int sig, siginfo_t *si, void *ucv)
 	    atomic_load_explicit(&stopped, memory_order_relaxed))
 		goto out;
 	leaf = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	/* The ticks due by the thread's clock, less those counted. None
+	 * when an earlier signal counted this expiry already (the clock
+	 * was read just before the timer was armed, so it may run ahead);
+	 * one when the clock cannot be read. */
 	count = due_ticks(t);
-	count = count > t->ticks ? count - t->ticks : 1;
+	if (count == 0)
+		count = 1;
+	else if (count > t->ticks)
+		count -= t->ticks;
+	else
+		goto out;
 	t->ticks += count;
 
 	/* Unwind only where libunwind is safe: not inside dlopen/dlclose

@@ -40,7 +40,7 @@
 #define PP_AGENT_FOLLOW_ENV	"PP_AGENT_FOLLOW"	/* "0": only PP_AGENT_PID */
 #define PP_AGENT_PID_ENV	"PP_AGENT_PID"		/* the first program's pid */
 
-#define PP_PROTO_VERSION	1
+#define PP_PROTO_VERSION	2	/* 2: heap samples as STACK + ALLOC */
 #define PP_MAX_FRAMES		128	/* frames kept of a stack */
 #define PP_MAX_MSG		65536	/* largest message */
 
