@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "recv.h"
 #include "store.h"
+#include "util.h"
 
 #define DEFAULT_DIR	"/var/lib/pp"
 
@@ -35,10 +36,32 @@ static FILE *logfp;
  * (-L) or to syslog, never to stderr. Each line ends with the process's
  * peak resident memory so far, so that its bound can be watched. */
 static void
-log_line(void *arg, int error, const char *msg)
+log_line(void *arg, int error, const char *raw)
 {
 	struct rusage ru;
 	long rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+	const unsigned char *p = (const unsigned char *)raw;
+	char msg[1024];
+	size_t i = 0, n = strlen(raw), k;
+	uint32_t c;
+
+	/* Much of a line is the client's (its path, names in its bundle):
+	 * one line of valid, printable UTF-8 whatever it sent, '?' for the
+	 * rest. */
+	while (*p && i + 4 < sizeof(msg)) {
+		if ((k = pp_utf8_char(p, n)) == 0) {
+			/* One ? a character (a control), or a byte. */
+			if ((k = pp_utf8_decode(p, n, &c)) == 0)
+				k = 1;
+			msg[i++] = '?';
+		} else {
+			memcpy(msg + i, p, k);
+			i += k;
+		}
+		p += k;
+		n -= k;
+	}
+	msg[i] = '\0';
 
 	if (logfp) {
 		char ts[32];

@@ -254,6 +254,22 @@ test_expect_success 'the log has one line per exchange, and no stderr' '
 	tail -n 1 recv.log | grep " alice GET /v1/profiles 200 listed"
 '
 
+# The path is the client's: bytes that are not printable UTF-8 (here an
+# invalid byte and a C1 control as UTF-8) reach the log as ?, and "é" as
+# itself.
+test_expect_success 'the log stays one line of printable UTF-8 whatever the path' '
+	printf "GET /x\377y\302\205z\303\251w HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer %s\r\n\r\n" \
+		"$ALICE" >req &&
+	printf " alice GET /x?y?z\303\251w 404 " >want &&
+	lines=$(wc -l <recv.log) &&
+	pp-recv -d store -L recv.log <req >resp &&
+	test $(wc -l <recv.log) = $((lines + 1)) &&
+	tail -n 1 recv.log >last &&
+	cat last &&
+	grep -F -f want last &&
+	iconv -f UTF-8 -t UTF-8 recv.log >/dev/null
+'
+
 test_with_shared 'pp-query merges what it selects as go tool pprof does' '
 	pp-query -d store -u alice -t cpu >merged.pb.gz &&
 	go tool pprof -top -nodecount=1000 merged.pb.gz >got 2>/dev/null &&
