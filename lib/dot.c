@@ -241,16 +241,15 @@ dvalue(const struct pp_report *r, int64_t v, char *buf, size_t size)
 }
 
 void
-pp_dot_color(double score, bool background, char buf[8])
+pp_diff_color(double score, double sat, double val, double min_tint,
+    char buf[8])
 {
 	const double shift = 0.7;
-	double sat = background ? 0.1 : 1.0;
-	double val = background ? 0.93 : 0.7;
 	double r, g, b;
 
 	score = fmax(-1.0, fmin(1.0, score));
 	if (fabs(score) < 0.2)
-		sat *= fabs(score) / 0.2;
+		sat *= fmax(fabs(score) / 0.2, score != 0 ? min_tint : 0);
 	if (score > 0.0)
 		score = pow(score, 1.0 - shift);
 	if (score < 0.0)
@@ -265,6 +264,13 @@ pp_dot_color(double score, bool background, char buf[8])
 	b = val * (1 - sat);
 	snprintf(buf, 8, "#%02x%02x%02x", (unsigned)(uint8_t)(r * 255.0),
 	    (unsigned)(uint8_t)(g * 255.0), (unsigned)(uint8_t)(b * 255.0));
+}
+
+void
+pp_dot_color(double score, bool background, char buf[8])
+{
+	pp_diff_color(score, background ? 0.1 : 1.0, background ? 0.93 : 0.7,
+	    0, buf);
 }
 
 /* pprof's multilinePrintableName */

@@ -8,6 +8,7 @@
 
 #include "flame.h"
 #include "graph.h"
+#include "report.h"
 #include "units.h"
 #include "util.h"
 
@@ -524,27 +525,9 @@ hsl(double h, double s, double l, char buf[8])
 static void
 diff_color(double score, char buf[8])
 {
-	const double shift = 0.7;
-	double sat = 0.75, val = 0.96, r, g, bl;
-
-	score = fmax(-1.0, fmin(1.0, score));
-	/* pprof fades changes under 0.2 to grey; a frame keeps a tint,
-	 * so that the direction of any change shows */
-	if (fabs(score) < 0.2)
-		sat *= fmax(fabs(score) / 0.2, score != 0 ? 0.15 : 0);
-	if (score > 0.0)
-		score = pow(score, 1.0 - shift);
-	if (score < 0.0)
-		score = -pow(-score, 1.0 - shift);
-	if (score < 0.0) {
-		g = val;
-		r = val * (1 + sat * score);
-	} else {
-		r = val;
-		g = val * (1 - sat * score);
-	}
-	bl = val * (1 - sat);
-	rgb(r, g, bl, buf);
+	/* pprof fades changes under 0.2 to grey; a frame keeps a tint, so
+	 * that the direction of any change shows */
+	pp_diff_color(score, 0.75, 0.96, 0.15, buf);
 }
 
 static void

@@ -46,4 +46,10 @@ void pp_report_dot(const struct pp_report *r, struct pp_buf *out);
  * share of the total, -1..1; negative is green, as in a diff). */
 void pp_dot_color(double score, bool background, char buf[8]);
 
+/* The colour behind pp_dot_color, for saturation sat and value val:
+ * scores under 0.2 fade to grey, but a non-zero one keeps at least
+ * min_tint of its saturation (0: pprof's fading). */
+void pp_diff_color(double score, double sat, double val, double min_tint,
+    char buf[8]);
+
 #endif

@@ -150,6 +150,26 @@ loader_busy(struct pp_thread *t, uint64_t pc)
 	return loader == NULL || loader->r_state != RT_CONSISTENT;
 }
 
+/* Sends s, whose n frames are in place, as count ticks of thread t. */
+static void
+send_cpu(struct pp_thread *t, struct pp_rec_sample *s, int n, int trunc,
+    uint64_t count)
+{
+	memset(s, 0, SAMPLE_HDR);
+	s->h.type = PP_REC_SAMPLE;
+	s->h.len = (uint32_t)(SAMPLE_HDR + 8 * (size_t)n);
+	s->kind = PP_SAMPLE_CPU;
+	s->truncated = (uint8_t)trunc;
+	s->nframes = (uint16_t)n;
+	s->tid = (uint32_t)pp_tid(t);
+	s->count = count;
+	s->value = count * pp_agent.period_ns;
+	if (pp_send(s, s->h.len, 0) == 0)
+		pp_report_drops();
+	else
+		atomic_fetch_add(&pp_agent.drop_samples, 1);
+}
+
 static void
 prof_handler(int sig, siginfo_t *si, void *ucv)
 {
@@ -205,19 +225,7 @@ prof_handler(int sig, siginfo_t *si, void *ucv)
 	memcpy(t->last_pc, s->pc, (size_t)n * sizeof(s->pc[0]));
 	t->last_n = (uint16_t)n;
 	t->last_trunc = (uint8_t)trunc;
-	memset(s, 0, SAMPLE_HDR);
-	s->h.type = PP_REC_SAMPLE;
-	s->h.len = (uint32_t)(SAMPLE_HDR + 8 * (size_t)n);
-	s->kind = PP_SAMPLE_CPU;
-	s->truncated = (uint8_t)trunc;
-	s->nframes = (uint16_t)n;
-	s->tid = (uint32_t)pp_tid(t);
-	s->value = count * pp_agent.period_ns;
-	s->count = count;
-	if (pp_send(s, s->h.len, 0) == 0)
-		pp_report_drops();
-	else
-		atomic_fetch_add(&pp_agent.drop_samples, 1);
+	send_cpu(t, s, n, trunc, count);
 out:
 	errno = saved;
 }
@@ -377,20 +385,8 @@ pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn)
 		if (n == 0)
 			goto out;
 	}
-	memset(s, 0, SAMPLE_HDR);
-	s->h.type = PP_REC_SAMPLE;
-	s->h.len = (uint32_t)(SAMPLE_HDR + 8 * (size_t)n);
-	s->kind = PP_SAMPLE_CPU;
-	s->truncated = (uint8_t)trunc;
-	s->nframes = (uint16_t)n;
-	s->tid = (uint32_t)pp_tid(t);
-	s->count = due - t->ticks;
-	s->value = s->count * pp_agent.period_ns;
+	send_cpu(t, s, n, trunc, due - t->ticks);
 	t->ticks = due;
-	if (pp_send(s, s->h.len, 0) == 0)
-		pp_report_drops();
-	else
-		atomic_fetch_add(&pp_agent.drop_samples, 1);
 out:
 	t->guard = g;
 	errno = saved;
