@@ -112,6 +112,14 @@ $(AGENT): $(AGENT_SRCS) $(wildcard lib/agent/*.h) config.mk
 		-ldl -lpthread -lm
 
 t/unit/symbolize: PP_LDFLAGS += -rdynamic
+# The agent's stack walk, built as the agent builds it, beside a test
+# built without frame pointers.
+t/unit/walk.o: PP_CFLAGS += -Ilib/agent -fomit-frame-pointer
+t/unit/agent-walk.o: lib/agent/walk.c lib/agent/walk.h
+	$(CC) $(AGENT_CFLAGS) -c -o $@ lib/agent/walk.c
+t/unit/walk: t/unit/walk.o t/unit/agent-walk.o
+	$(CC) $(CFLAGS) $(PP_CFLAGS) $(LDFLAGS) $(PP_LDFLAGS) -o $@ \
+		t/unit/walk.o t/unit/agent-walk.o -ldl -lpthread
 t/helper/pp-agent-dump.o: PP_CFLAGS += -Ilib/agent
 
 t/unit/%: t/unit/%.o lib/libpp.a

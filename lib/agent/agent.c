@@ -427,6 +427,7 @@ setup(struct pp_thread *t)
 	    env_u64(PP_AGENT_PID_ENV, 0, INT_MAX) != (uint64_t)pp_agent.pid)
 		return -1;
 	pp_agent.hz = (uint32_t)env_u64(PP_AGENT_HZ_ENV, 100, 10000);
+	pp_agent.fast_walk = (int)env_u64(PP_AGENT_WALK_ENV, 1, 1);
 	pp_agent.heap_rate = env_u64(PP_AGENT_HEAP_ENV, 512 * 1024,
 	    (uint64_t)1 << 40);
 	if (pp_agent.hz != 0)
@@ -696,6 +697,10 @@ dlclose(void *h)
 	t->in_dl++;
 	rc = real_dlclose(h);
 	t->in_dl--;
+	/* Unwind rules of what was unloaded may not serve what comes at
+	 * its addresses next. */
+	if (rc == 0)
+		pp_walk_forget();
 	if (rc == 0 && pp_on() && !t->guard) {
 		/* Forget what was unloaded, so that an object loaded later at
 		 * the same address is described again. */

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "proto.h"
+#include "walk.h"
 
 #define PP_EXPORT	__attribute__((visibility("default")))
 #define PP_HIDDEN	__attribute__((visibility("hidden")))
@@ -66,6 +67,11 @@ struct pp_thread {
 	uint64_t cpu0;		/* the thread's CPU ns when its timer was */
 	uint64_t first;		/* armed, and the first tick's offset */
 	uint64_t ticks;		/* timer ticks its handler counted */
+	uintptr_t stack_lo;	/* the thread's stack, for walk.c; */
+	uintptr_t stack_hi;	/* hi 0: not asked yet, 1: unknown */
+	uint64_t memo_h;	/* the stack hash of the heap sampler's last */
+	uint16_t memo_k;	/* walk, its frames and truncation; h 0: */
+	uint8_t memo_trunc;	/* none */
 	uint64_t last_pc[PP_MAX_FRAMES];	/* the stack of its last tick */
 	uint16_t last_n;	/* its frames; 0: no tick yet */
 	uint8_t last_trunc;
@@ -101,6 +107,7 @@ struct pp_agent {
 	uint32_t cpu_off;	/* PP_CPU_* */
 	uint64_t period_ns;
 	uint64_t heap_rate;	/* mean bytes between heap samples; 0: off */
+	int fast_walk;		/* heap stacks by walk.c first */
 	uint64_t start_ns;
 
 	uintptr_t self_lo, self_hi;	/* the agent's code */
@@ -228,6 +235,11 @@ void pp_unwind_warm(struct pp_thread *t) PP_HIDDEN;
  * when unwinding is not possible now (fork in progress, not loaded).
  * Async-signal-safe when the thread is warm. */
 int pp_unwind(uint64_t *pc, int max) PP_HIDDEN;
+/* The same for the heap sampler, outside any handler: by the cached
+ * .eh_frame rules of walk.c where they do (m the thread's memo), else by
+ * libunwind. */
+int pp_unwind_heap(uint64_t *pc, int max, struct pp_walk_memo *m)
+    PP_HIDDEN;
 /* Copies the stack found in raw[0..n) starting at the frame equal to
  * leaf, leaving out the agent's own frames below the leaf; returns the
  * frames kept (at most PP_MAX_FRAMES; *truncated set when more), or 0 when

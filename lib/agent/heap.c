@@ -46,7 +46,8 @@
 #define SAMPLE_HDR	offsetof(struct pp_rec_sample, pc)
 #define SAMPLE_MAX	(SAMPLE_HDR + 8 * (PP_MAX_FRAMES + PP_SKIP_MAX))
 #define HEAP_BUF	PP_MAX_MSG
-#define HEAP_MAP	(HEAP_BUF + PP_STACK_IDS * sizeof(uint64_t))
+#define HEAP_MAP	(HEAP_BUF + PP_STACK_IDS * sizeof(uint64_t) + \
+			    sizeof(struct pp_walk_memo))
 #define FLUSH_NS	50000000ULL
 #define KEY_BATCH	4096		/* keys a thread takes at a time */
 #define MIN_ALIGN	16		/* glibc's MALLOC_ALIGNMENT on x86-64 */
@@ -295,6 +296,7 @@ stack_hash(const uint64_t *pc, int n)
 static void
 heap_sample(struct pp_thread *t, size_t n, uint64_t key, void *ra)
 {
+	struct pp_walk_memo *memo;
 	struct pp_rec_stack *s;
 	struct pp_rec_alloc *a;
 	uint64_t h;
@@ -305,9 +307,19 @@ heap_sample(struct pp_thread *t, size_t n, uint64_t key, void *ra)
 		atomic_fetch_add(&pp_agent.drop_samples, 1);
 		return;
 	}
+	memo = (struct pp_walk_memo *)(void *)(t->stacks + PP_STACK_IDS);
 	/* The walk starts in the agent; the program's stack begins at the
 	 * return address into the caller of malloc (or operator new). */
-	raw = pp_unwind(s->pc, PP_MAX_FRAMES + PP_SKIP_MAX);
+	raw = pp_unwind_heap(s->pc, PP_MAX_FRAMES + PP_SKIP_MAX, memo);
+	if (memo->hit && t->memo_h != 0) {
+		/* The walk of the last sample again: its stack, hash and
+		 * all. */
+		h = t->memo_h;
+		k = t->memo_k;
+		trunc = t->memo_trunc;
+		if (t->stacks[h % PP_STACK_IDS] == h)
+			goto defined;
+	}
 	k = pp_stack_from(s->pc, s->pc, raw, (uint64_t)(uintptr_t)ra, &trunc);
 	if (raw == PP_MAX_FRAMES + PP_SKIP_MAX)
 		trunc = 1;
@@ -321,6 +333,12 @@ heap_sample(struct pp_thread *t, size_t n, uint64_t key, void *ra)
 	 * another function. */
 	s->pc[0]--;
 	h = stack_hash(s->pc, k) ^ (uint64_t)trunc;
+	/* Good for the next sample while the memo is (sp 0: libunwind
+	 * walked, no memo). */
+	t->memo_h = memo->sp != 0 ? h : 0;
+	t->memo_k = (uint16_t)k;
+	t->memo_trunc = (uint8_t)trunc;
+defined:
 	id = (uint32_t)(h % PP_STACK_IDS);
 	pre = 0;
 	if (t->stacks[id] != h) {

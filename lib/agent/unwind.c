@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -402,15 +403,15 @@ pp_unwind_thread_exit(struct pp_thread *t)
 	t->slot = 0;
 }
 
-int
-pp_unwind(uint64_t *pc, int max)
+/* Marks the calling thread as walking, unless a fork is in progress:
+ * returns its slot (or NULL: counted in pp_agent.unwinders), and sets
+ * *refused when it may not walk now. */
+static struct slot *
+walk_enter(struct pp_thread *t, int *refused)
 {
-	struct pp_thread *t = &pp_thr;
 	struct slot *sl;
-	int n;
 
-	if (unw_backtrace_fn == NULL)
-		return 0;
+	*refused = 0;
 	if ((sl = slot_of(t)) != NULL) {
 		atomic_store_explicit(&sl->busy, 1, memory_order_relaxed);
 		/* Only the compiler must keep the order; membarrier in
@@ -420,22 +421,89 @@ pp_unwind(uint64_t *pc, int max)
 		    memory_order_relaxed)) {
 			atomic_store_explicit(&sl->busy, 0,
 			    memory_order_relaxed);
-			return 0;
+			*refused = 1;
 		}
-	} else {
-		if (atomic_load(&pp_agent.forking))
-			return 0;
-		atomic_fetch_add(&pp_agent.unwinders, 1);
-		if (atomic_load(&pp_agent.forking)) {
-			atomic_fetch_sub(&pp_agent.unwinders, 1);
-			return 0;
-		}
+		return sl;
 	}
-	n = unw_backtrace_fn((void **)pc, max);
+	if (atomic_load(&pp_agent.forking)) {
+		*refused = 1;
+		return NULL;
+	}
+	atomic_fetch_add(&pp_agent.unwinders, 1);
+	if (atomic_load(&pp_agent.forking)) {
+		atomic_fetch_sub(&pp_agent.unwinders, 1);
+		*refused = 1;
+	}
+	return NULL;
+}
+
+static void
+walk_leave(struct slot *sl)
+{
 	if (sl != NULL)
 		atomic_store_explicit(&sl->busy, 0, memory_order_release);
 	else
 		atomic_fetch_sub(&pp_agent.unwinders, 1);
+}
+
+int
+pp_unwind(uint64_t *pc, int max)
+{
+	struct slot *sl;
+	int n, refused;
+
+	if (unw_backtrace_fn == NULL)
+		return 0;
+	sl = walk_enter(&pp_thr, &refused);
+	if (refused)
+		return 0;
+	n = unw_backtrace_fn((void **)pc, max);
+	walk_leave(sl);
+	return n < 0 ? 0 : n;
+}
+
+/* The calling thread's stack, [lo, hi), once; hi 1 where it cannot be
+ * had. pthread_getattr_np allocates (and reads /proc/self/maps for the
+ * main thread): only outside a handler, with the thread's guard up. */
+static void
+stack_bounds(struct pp_thread *t)
+{
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+
+	t->stack_hi = 1;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	if (pthread_attr_getstack(&a, &addr, &size) == 0) {
+		t->stack_lo = (uintptr_t)addr;
+		t->stack_hi = (uintptr_t)addr + size;
+	}
+	pthread_attr_destroy(&a);
+}
+
+int
+pp_unwind_heap(uint64_t *pc, int max, struct pp_walk_memo *m)
+{
+	struct pp_thread *t = &pp_thr;
+	struct slot *sl;
+	int n, refused;
+
+	if (unw_backtrace_fn == NULL)
+		return 0;
+	if (t->stack_hi == 0)
+		stack_bounds(t);
+	sl = walk_enter(t, &refused);
+	if (refused)
+		return 0;
+	n = pp_agent.fast_walk ? pp_walk(pc, max, t->stack_lo, t->stack_hi,
+	    m) : -1;
+	if (n < 0) {
+		m->hit = 0;
+		m->sp = 0;
+		n = unw_backtrace_fn((void **)pc, max);
+	}
+	walk_leave(sl);
 	return n < 0 ? 0 : n;
 }
 
