@@ -26,6 +26,9 @@ struct stack {
 };
 
 #define FREED_EARLY	UINT32_MAX	/* block.stack: its free came first */
+/* A free that came before its allocation (block.size: when, monotonic
+ * ns) waits this long for it; see live_sweep. */
+#define EARLY_WAIT_NS	60000000000ULL
 
 /* A live sampled block, by the agent's key for it (proto.h). */
 struct block {
@@ -46,6 +49,7 @@ struct pp_proc {
 	struct pp_u64map stackids;	/* 1 + (tid << 16 | STACK id) -> index */
 	struct block *live;		/* open addressing, linear probing */
 	size_t caplive, nlive;
+	size_t nearly;		/* of them FREED_EARLY */
 	int64_t interval_start_ns;
 	unsigned symbolize_flags;	/* PP_SYMBOLIZE_* */
 	/* Every location symbolized so far, so that each address is looked
@@ -155,6 +159,53 @@ live_put(struct pp_proc *pr, const struct block *b)
 	return 0;
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A free waits in the table for its allocation, which travels in another
+ * thread's buffer: milliseconds, or as long as that thread stays idle
+ * after it. An allocation the agent could not send (the recorder fell
+ * behind: counted in dropped_samples) never comes, and its free would
+ * wait for ever, each one slowing every lookup. So each heap profile
+ * forgets the frees that waited more than EARLY_WAIT_NS; an allocation
+ * arriving later still counts as allocated, and as live. */
+static int
+live_sweep(struct pp_proc *pr)
+{
+	struct block *old = pr->live, *nb;
+	size_t cap = pr->caplive, i, j;
+	uint64_t now;
+
+	if (pr->nearly == 0)
+		return 0;
+	now = now_ns();
+	if ((nb = calloc(cap, sizeof(*nb))) == NULL)
+		return PP_ENOMEM;
+	for (i = 0; i < cap; i++) {
+		if (old[i].addr == 0)
+			continue;
+		if (old[i].stack == FREED_EARLY &&
+		    now - old[i].size > EARLY_WAIT_NS) {
+			pr->nlive--;
+			pr->nearly--;
+			continue;
+		}
+		for (j = live_slot(old[i].addr, cap); nb[j].addr != 0;
+		    j = (j + 1) & (cap - 1))
+			;
+		nb[j] = old[i];
+	}
+	free(old);
+	pr->live = nb;
+	return 0;
+}
+
 /* Deletion with backward shift, so lookups need no tombstones. */
 static void
 live_del(struct pp_proc *pr, struct block *b)
@@ -229,11 +280,18 @@ free_block(struct pp_proc *pr, uint64_t addr)
 {
 	struct block *b, early = { addr, FREED_EARLY, 0, 0 };
 	struct stack *s;
+	int rc;
 
 	/* Records travel in per-thread buffers: a block freed by another
 	 * thread can be reported freed before it is reported allocated. */
-	if ((b = live_find(pr, addr)) == NULL)
-		return addr != 0 ? live_put(pr, &early) : 0;
+	if ((b = live_find(pr, addr)) == NULL) {
+		if (addr == 0)
+			return 0;
+		early.size = now_ns();
+		if ((rc = live_put(pr, &early)) == 0)
+			pr->nearly++;
+		return rc;
+	}
 	if (b->stack == FREED_EARLY)
 		return 0;
 	s = &pr->st[b->stack];
@@ -263,6 +321,7 @@ feed_alloc(struct pp_proc *pr, uint32_t idx, uint64_t size, uint64_t addr)
 	if ((old = live_find(pr, b.addr)) != NULL) {
 		if (old->stack == FREED_EARLY) {
 			live_del(pr, old);
+			pr->nearly--;
 			pr->info.frees++;
 			return 0;
 		}
@@ -646,6 +705,8 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 	int rc = PP_ENOMEM;
 
 	pp_u64map_init(&locs);
+	if (kind == PP_KIND_HEAP && (rc = live_sweep(pr)) < 0)
+		goto out;
 	if ((p = pp_profile_new()) == NULL)
 		goto out;
 	if (kind == PP_KIND_CPU) {
