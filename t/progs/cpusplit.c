@@ -44,11 +44,15 @@ work(void *arg)
 	unsigned seed = (unsigned)(unsigned long)arg * 2654435761u + 1;
 	double done = 0, x;
 
-	/* Interleaved in slices of random lengths (1 to 8 ms of light), so
-	 * that both run all along and no slice pattern lines up with the
-	 * sampling period. */
+	/* Interleaved in slices of random lengths (5 to 12 ms of light,
+	 * three times that of heavy), so that both run all along and no
+	 * slice pattern lines up with the sampling period. The kernel
+	 * delivers CPU timer signals at its own tick (4 ms at HZ=250),
+	 * whatever the rate asked: a slice much shorter than that is
+	 * sampled as a coin toss, and the split would vary by several
+	 * points from run to run. */
 	while (done < per_thread) {
-		x = (1 + rand_r(&seed) % 7000) / 1e6;
+		x = (5000 + rand_r(&seed) % 7000) / 1e6;
 		heavy(3 * x);
 		light(x);
 		done += 4 * x;
