@@ -201,11 +201,9 @@ thread_exit(void *arg)
 	t->guard = 1;
 	t->registered = 0;
 	/* A thread that ended by pthread_exit, not by returning: the ticks
-	 * due since its last one go on that tick's stack (no walk here). */
-	if (t->last_n > 0)
-		pp_cpu_thread_end(t, 0);
-	else
-		pp_cpu_thread_stop(t);
+	 * due since its last one go on that tick's stack, or, before its
+	 * first, on its start routine alone (no walk here). */
+	pp_cpu_thread_end(t, t->start_fn, 0);
 	pp_heap_thread_exit(t);
 	pp_unwind_thread_exit(t);
 	t->guard = g;
@@ -510,7 +508,7 @@ agent_fini(void)
 		return;
 	t->guard = 1;
 	atomic_store(&pp_agent.final, 1);
-	pp_cpu_thread_end(t, 0);
+	pp_cpu_thread_end(t, 0, 1);
 	pp_heap_flush(t);
 	pp_report_drops();
 	t->guard = g;
@@ -536,10 +534,11 @@ thread_start(void *arg)
 		    pp_cpu_thread_start(t) == 0)
 			pp_cpu_arm(t);
 	}
+	t->start_fn = (uintptr_t)s.fn;
 	t->guard = 0;
 	errno = saved;
 	ret = s.fn(s.arg);
-	pp_cpu_thread_end(t, (uintptr_t)s.fn);
+	pp_cpu_thread_end(t, (uintptr_t)s.fn, 1);
 	return ret;
 }
 

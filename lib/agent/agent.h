@@ -74,6 +74,7 @@ struct pp_thread {
 	uint8_t memo_trunc;	/* none */
 	uint64_t last_pc[PP_MAX_FRAMES];	/* the stack of its last tick */
 	uint16_t last_n;	/* its frames; 0: no tick yet */
+	uintptr_t start_fn;	/* its start routine; 0: the main thread */
 	uint8_t last_trunc;
 	pid_t tid;		/* 0: not asked yet */
 	volatile int guard;	/* inside the agent: pass through, no unwind */
@@ -186,10 +187,12 @@ int pp_cpu_thread_start(struct pp_thread *t) PP_HIDDEN;
 int pp_cpu_arm(struct pp_thread *t) PP_HIDDEN;
 void pp_cpu_thread_stop(struct pp_thread *t) PP_HIDDEN;
 /* The thread's start routine fn returned (or, fn 0, the thread is calling
- * exit): stops its timer and sends, as one sample, the ticks its CPU time
- * since arming was due but the handler had not counted: on the stack of
- * its last tick, else of fn, else of the caller (see cpu.c). */
-void pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn) PP_HIDDEN;
+ * exit; or it is ending by pthread_exit, walk 0): stops its timer and
+ * sends, as one sample, the ticks its CPU time since arming was due but
+ * the handler had not counted: on the stack of its last tick, else of fn
+ * (under its callers when walk is set), else of the caller (see cpu.c). */
+void pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn, int walk)
+    PP_HIDDEN;
 /* Looks up the functions the SIGPROF wrappers pass calls to. */
 void pp_cpu_resolve(void) PP_HIDDEN;
 /* In a forked child: the parent's threads and timers are gone. */

@@ -20,7 +20,9 @@
  * difference as one sample, on the stack of the thread's last tick; a
  * thread that never got one (2 ms of CPU, say) gets its start routine as
  * the leaf, the main thread the stack it exits from: where the time went
- * inside it is not known, that it went there is.
+ * inside it is not known, that it went there is. A thread ending by
+ * pthread_exit does the same from its thread-specific data's destructor,
+ * where it does not walk: its start routine alone, or its last tick.
  *
  * A program's own SIGPROF. A program that installs a SIGPROF disposition
  * of its own (a self-profiler; or SIG_DFL, which the agent's ticks would
@@ -350,7 +352,7 @@ pp_cpu_thread_stop(struct pp_thread *t)
 }
 
 void
-pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn)
+pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn, int walk)
 {
 	uint64_t buf[SAMPLE_HDR / 8 + PP_MAX_FRAMES + PP_SKIP_MAX];
 	struct pp_rec_sample *s = (struct pp_rec_sample *)buf;
@@ -377,7 +379,8 @@ pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn)
 		 * no fn, the frames that called the agent. */
 		n = fn != 0;
 		s->pc[0] = fn;
-		raw = n + pp_unwind(s->pc + n, PP_MAX_FRAMES + PP_SKIP_MAX - n);
+		raw = n + (walk ? pp_unwind(s->pc + n,
+		    PP_MAX_FRAMES + PP_SKIP_MAX - n) : 0);
 		for (i = n; i < raw && n < PP_MAX_FRAMES; i++)
 			if (s->pc[i] < pp_agent.self_lo ||
 			    s->pc[i] >= pp_agent.self_hi)

@@ -1,8 +1,10 @@
-/* pexit: 40 threads, one after the other, each burning about 15 ms of CPU
- * in burn() and ending by pthread_exit(), not by returning; prints the
- * process's CPU time in nanoseconds, as the kernel counts it. */
+/* pexit [N [SECS]]: N threads (default 40), one after the other, each
+ * burning SECS of CPU (default 0.0149) in burn() and ending by
+ * pthread_exit(), not by returning; prints the process's CPU time in
+ * nanoseconds, as the kernel counts it. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static double
@@ -25,22 +27,28 @@ burn(double secs)
 			x = x * 6364136223846793005UL + 1;
 }
 
+static double secs = 0.0149;
+
 static void *
 run(void *arg)
 {
 	(void)arg;
-	burn(0.0149);
+	burn(secs);
 	pthread_exit(NULL);
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct timespec ts;
 	pthread_t t;
-	int i;
+	int i, n = 40;
 
-	for (i = 0; i < 40; i++)
+	if (argc > 1)
+		n = atoi(argv[1]);
+	if (argc > 2)
+		secs = atof(argv[2]);
+	for (i = 0; i < n; i++)
 		if (pthread_create(&t, NULL, run, NULL) != 0 ||
 		    pthread_join(t, NULL) != 0)
 			return 1;
