@@ -42,6 +42,7 @@ test_expect_success 'build the test programs' '
 		-Wl,-rpath,"$PWD" &&
 	cc -O2 -g -o ownprof-exe "$P/ownprof.c" "$P/profhandler.c" &&
 	cc -O2 -g -o lateprof "$P/lateprof.c" -lpthread &&
+	cc -O2 -g -o rawprof "$P/rawprof.c" -lpthread &&
 	cc -O2 -g -rdynamic -o chain-rdynamic "$P/chain.c" &&
 	strip -o chain-stripped chain-rdynamic
 '
@@ -181,6 +182,19 @@ test_expect_success 'a SIGPROF handler installed late, with threads running' '
 	test $(grep -c SIGPROF err) = 1 &&
 	at_least 50 "$(share late/lateprof.*.cpu.pb.gz "early_burn")" &&
 	test "$(share late/lateprof.*.cpu.pb.gz late_burn)" = "0 $(share late/lateprof.*.cpu.pb.gz early_burn | cut -d" " -f2)"
+'
+
+# As the Go runtime does: the handler put in by the rt_sigaction system
+# call, which no interposed function sees. The agent looks when a thread
+# starts, at each heap flush and at exit; the ticks must stop reaching the
+# program's handler (all 100 did before), and pp-record says so.
+test_expect_success 'a SIGPROF handler put in by a system call' '
+	pp-record --cpu -o rawprof.out -- ./rawprof >out 2>err &&
+	cat out err &&
+	read -r w1 own w2 other <out && test "$w1 $w2" = "own other" &&
+	test "$own" -ge 50 && test "$other" -le 1 &&
+	grep "^pp-record: pid [0-9]* handles SIGPROF itself: its CPU time after it took SIGPROF was not profiled\$" err &&
+	at_least 50 "$(share rawprof.out/rawprof.*.cpu.pb.gz "main;raw_burn")"
 '
 
 test_expect_success 'stripped (-rdynamic): dynamic symbols and the build-id' '

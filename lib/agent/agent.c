@@ -508,6 +508,7 @@ agent_fini(void)
 		return;
 	t->guard = 1;
 	atomic_store(&pp_agent.final, 1);
+	pp_cpu_check_handler();
 	pp_cpu_thread_end(t, 0, 1);
 	pp_heap_flush(t);
 	pp_report_drops();
@@ -529,6 +530,7 @@ thread_start(void *arg)
 		pp_tid(t);
 		pp_thread_register(t);
 		pp_unwind_warm(t);
+		pp_cpu_check_handler();
 		/* Only a registered thread: its exit must unlist its timer. */
 		if (pp_agent.cpu_off == PP_CPU_ON && t->registered &&
 		    pp_cpu_thread_start(t) == 0)

@@ -193,6 +193,10 @@ void pp_cpu_thread_stop(struct pp_thread *t) PP_HIDDEN;
  * (under its callers when walk is set), else of the caller (see cpu.c). */
 void pp_cpu_thread_end(struct pp_thread *t, uintptr_t fn, int walk)
     PP_HIDDEN;
+/* Has the program put a SIGPROF handler of its own in by a system call,
+ * not through sigaction (the Go runtime does)? Then as if it had called
+ * sigaction: every timer stops, and pp-record is told. Not in a handler. */
+void pp_cpu_check_handler(void) PP_HIDDEN;
 /* Looks up the functions the SIGPROF wrappers pass calls to. */
 void pp_cpu_resolve(void) PP_HIDDEN;
 /* In a forked child: the parent's threads and timers are gone. */

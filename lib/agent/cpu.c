@@ -42,8 +42,10 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -407,8 +409,20 @@ pp_cpu_child(void)
 
 /* The program is about to set SIGPROF's disposition to handler (a
  * function, SIG_DFL or SIG_IGN). */
+/* The kernel's struct sigaction on x86-64, for rt_sigaction(2). */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+/* The program took SIGPROF (its handler is handler): stop every timer
+ * and tell pp-record. restore, if not NULL, is the disposition the
+ * program set by a system call of its own, put back after the pending
+ * ticks are discarded. */
 static void
-program_sigprof(const void *handler)
+program_sigprof(const void *handler, const struct ksigaction *restore)
 {
 	struct pp_thread *t = &pp_thr, *p, *next;
 	struct pp_rec_cpu_off r;
@@ -445,6 +459,9 @@ program_sigprof(const void *handler)
 	ign.sa_handler = SIG_IGN;
 	sigemptyset(&ign.sa_mask);
 	(void)do_sigaction(SIGPROF, &ign, NULL);
+	if (restore != NULL)
+		(void)syscall(SYS_rt_sigaction, SIGPROF, restore, NULL,
+		    sizeof(restore->mask));
 	pp_agent.handler = 0;
 	if (pp_on()) {
 		memset(&r, 0, sizeof(r));
@@ -456,6 +473,18 @@ program_sigprof(const void *handler)
 out:
 	t->guard = g;
 	errno = saved;
+}
+
+void
+pp_cpu_check_handler(void)
+{
+	struct ksigaction k;
+
+	if (!pp_agent.handler || atomic_load(&stopped) ||
+	    syscall(SYS_rt_sigaction, SIGPROF, NULL, &k, sizeof(k.mask)) == -1 ||
+	    k.handler == (void *)prof_handler)
+		return;
+	program_sigprof(k.handler, &k);
 }
 
 void
@@ -474,7 +503,7 @@ sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 	if (sig == SIGPROF && sa != NULL)
 		program_sigprof(sa->sa_flags & SA_SIGINFO ?
 		    (const void *)sa->sa_sigaction :
-		    (const void *)sa->sa_handler);
+		    (const void *)sa->sa_handler, NULL);
 	return do_sigaction(sig, sa, old);
 }
 
@@ -484,7 +513,7 @@ call_signal(void *_Atomic *slot, const char *name, int sig, sighandler_fn h)
 	signal_fn f = (signal_fn)pp_next_sym(slot, name);
 
 	if (sig == SIGPROF && h != SIG_ERR)
-		program_sigprof((const void *)h);
+		program_sigprof((const void *)h, NULL);
 	if (f == NULL) {
 		errno = ENOSYS;
 		return SIG_ERR;

@@ -209,6 +209,7 @@ pp_heap_flush(struct pp_thread *t)
 	t->free_at = 0;
 	t->nrec = 0;
 	pp_objects_poll(1);
+	pp_cpu_check_handler();
 }
 
 static void *
