@@ -21,15 +21,16 @@ static const struct option longopts[] = {
 
 struct ctx {
 	int verbose, dry_run;
-	const char *url;
 	const char *dir;	/* the spool, or NULL for named files */
 };
+
+#define MAX_URLS	16
 
 static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: pp-push [-hnv] [-b count] [-s dir] [-T file] [-u url] "
+	    "usage: pp-push [-hnv] [-b count] [-s dir] [-T file] [-u url ...] "
 	    "[file ...]\n");
 	exit(status);
 }
@@ -58,7 +59,7 @@ on_event(void *arg, const struct pp_push_event *ev)
 		if (c->verbose)
 			pp_warn("sending bundle %zu: %zu profile%s, %zu bytes, "
 			    "to '%s'", ev->bundle, ev->nfiles,
-			    ev->nfiles == 1 ? "" : "s", ev->bytes, c->url);
+			    ev->nfiles == 1 ? "" : "s", ev->bytes, ev->msg);
 		break;
 	case PP_PUSH_STORED:
 		if (!c->verbose)
@@ -98,15 +99,16 @@ main(int argc, char **argv)
 	struct pp_push_opts o;
 	struct pp_push_stats st;
 	struct pp_err e = { 0 };
-	struct ctx c = { 0, 0, NULL, NULL };
+	struct ctx c = { 0, 0, NULL };
 	char spool[PATH_MAX], tokpath[PATH_MAX], token[1024];
-	const char *sdir = NULL, *tfile = NULL;
+	const char *sdir = NULL, *tfile = NULL, *urls[MAX_URLS];
+	char *env = NULL, *u;
+	size_t i, nurls = 0;
 	int ch, rc, status;
 
 	pp_progname = "pp-push";
 	memset(&o, 0, sizeof(o));
 	o.max_count = PP_PUSH_MAX_COUNT;
-	o.url = getenv("PP_URL");
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":b:hns:T:u:v", longopts,
 	    NULL)) != -1) {
@@ -124,7 +126,10 @@ main(int argc, char **argv)
 			tfile = optarg;
 			break;
 		case 'u':
-			o.url = optarg;
+			if (nurls == MAX_URLS)
+				pp_die_usage("at most %d receivers",
+				    MAX_URLS);
+			urls[nurls++] = optarg;
 			break;
 		case 'v':
 			c.verbose = 1;
@@ -151,15 +156,27 @@ main(int argc, char **argv)
 	if (argc > 0 && sdir != NULL)
 		pp_die_usage("-s and file operands exclude each other");
 
-	if (o.url != NULL && *o.url == '\0')
-		o.url = NULL;
-	if (o.url == NULL && !o.dry_run)
+	/* PP_URL: the receivers separated by blanks. */
+	if (nurls == 0 && getenv("PP_URL") != NULL) {
+		if ((env = strdup(getenv("PP_URL"))) == NULL)
+			pp_die("out of memory");
+		for (u = strtok(env, " \t\n"); u != NULL;
+		    u = strtok(NULL, " \t\n")) {
+			if (nurls == MAX_URLS)
+				pp_die("PP_URL: at most %d receivers",
+				    MAX_URLS);
+			urls[nurls++] = u;
+		}
+	}
+	if (nurls == 0 && !o.dry_run)
 		pp_die("no receiver: use -u URL or set PP_URL");
-	if (o.url != NULL && strncmp(o.url, "http://", 7) != 0 &&
-	    strncmp(o.url, "https://", 8) != 0)
-		pp_die("not an http or https URL: '%s'", o.url);
-	/* The receiver is named in messages as the user gave it. */
-	c.url = o.url;
+	for (i = 0; i < nurls; i++)
+		if (strncmp(urls[i], "http://", 7) != 0 &&
+		    strncmp(urls[i], "https://", 8) != 0)
+			pp_die("not an http or https URL: '%s'", urls[i]);
+	/* Receivers are named in messages as the user gave them. */
+	o.urls = urls;
+	o.nurls = nurls;
 	c.dry_run = o.dry_run;
 
 	if (!o.dry_run) {
@@ -222,6 +239,7 @@ main(int argc, char **argv)
 		pp_warn("%zu stored, %zu stored already, %zu moved to bad, "
 		    "%zu kept, %zu failed", st.stored, st.duplicates, st.bad,
 		    st.kept, st.failed);
+	free(env);
 	pp_finish_stdout();
 	return status;
 }

@@ -44,7 +44,9 @@ struct push {
 	const struct pp_push_opts *o;
 	struct pp_push_stats st;
 	const char *dir;	/* the spool; NULL for named files */
-	char *url;
+	char **urls;		/* o->urls with /v1/push */
+	size_t cur;		/* the receiver bundles go to first */
+	const char *name;	/* its URL as given, for messages */
 	CURL *curl;
 	struct curl_slist *hdrs;
 	char curlerr[CURL_ERROR_SIZE];
@@ -347,7 +349,6 @@ setup_curl(struct push *P)
 	    "Content-Type: application/x-tar")) == NULL ||
 	    (h = curl_slist_append(P->hdrs, "Expect:")) == NULL)
 		return stop(P, PP_ENOMEM, "out of memory");
-	curl_easy_setopt(c, CURLOPT_URL, P->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, P->hdrs);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -512,6 +513,13 @@ remaining(struct pfile **g, size_t n, struct pfile ***rest)
 	return k;
 }
 
+/* An answer that says the receiver cannot take anything now. */
+static int
+unreachable(long status)
+{
+	return status == 408 || status == 429 || status >= 500;
+}
+
 static int
 on_answer(struct push *P, struct pfile **g, size_t n, int resent,
     long status, const struct pp_buf *body)
@@ -532,7 +540,7 @@ on_answer(struct push *P, struct pfile **g, size_t n, int resent,
 		    (refused != NULL && !json_is_array(refused))) {
 			rc = stop(P, PP_ENET, "cannot reach '%s': it answered "
 			    "%ld with something that is not pp-recv's answer",
-			    P->o->url, status);
+			    P->name, status);
 			goto out;
 		}
 	}
@@ -553,7 +561,7 @@ on_answer(struct push *P, struct pfile **g, size_t n, int resent,
 	case 422:
 		if (refuse(P, g, n, refused, 0) == 0) {
 			rc = stop(P, PP_EPROTO, "'%s' refused a bundle (422) "
-			    "without naming a profile: %s", P->o->url, msg);
+			    "without naming a profile: %s", P->name, msg);
 			break;
 		}
 		if ((k = remaining(g, n, &rest)) == (size_t)-1) {
@@ -594,12 +602,12 @@ on_answer(struct push *P, struct pfile **g, size_t n, int resent,
 		rc = stop(P, PP_EAUTH, "the receiver refused the token");
 		break;
 	default:
-		if (status == 408 || status == 429 || status >= 500)
+		if (unreachable(status))
 			rc = stop(P, PP_ENET, "cannot reach '%s': it answered "
-			    "%ld: %s", P->o->url, status, msg);
+			    "%ld: %s", P->name, status, msg);
 		else
 			rc = stop(P, PP_EPROTO, "'%s' answered %ld: %s",
-			    P->o->url, status, msg);
+			    P->name, status, msg);
 		break;
 	}
 out:
@@ -617,8 +625,10 @@ send_group(struct push *P, struct pfile **g, size_t n, int resent)
 	void *buf = NULL;
 	size_t len = 0;
 	struct pp_push_event ev;
+	char why[600];
 	long status = 0;
 	CURLcode cc;
+	size_t tried;
 	int rc;
 
 	if (n == 0 || P->stop)
@@ -629,26 +639,52 @@ send_group(struct push *P, struct pfile **g, size_t n, int resent)
 	if (P->o->report != NULL) {
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = PP_PUSH_SENDING;
+		ev.msg = P->name;
 		ev.nfiles = n;
 		ev.bytes = len;
 		ev.bundle = P->st.bundles;
 		P->o->report(P->o->arg, &ev);
 	}
-	pp_buf_init(&body);
-	P->curlerr[0] = '\0';
 	curl_easy_setopt(P->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)len);
 	curl_easy_setopt(P->curl, CURLOPT_POSTFIELDS, buf);
 	curl_easy_setopt(P->curl, CURLOPT_WRITEDATA, &body);
-	cc = curl_easy_perform(P->curl);
+	/* Each receiver once, from the one that last took a bundle. A
+	 * bundle whose answer was lost after its commit may reach the
+	 * next one too: the store takes it as the duplicate it is. */
+	for (tried = 1; ; tried++) {
+		pp_buf_init(&body);
+		P->curlerr[0] = '\0';
+		status = 0;
+		curl_easy_setopt(P->curl, CURLOPT_URL, P->urls[P->cur]);
+		cc = curl_easy_perform(P->curl);
+		if (cc == CURLE_OK && !body.oom)
+			curl_easy_getinfo(P->curl, CURLINFO_RESPONSE_CODE,
+			    &status);
+		if (tried == P->o->nurls || body.oom ||
+		    (cc == CURLE_OK && !unreachable(status)))
+			break;
+		if (cc != CURLE_OK)
+			snprintf(why, sizeof(why), "cannot reach '%s': %s; "
+			    "trying '%s'", P->name, P->curlerr[0] ?
+			    P->curlerr : curl_easy_strerror(cc),
+			    P->o->urls[(P->cur + 1) % P->o->nurls]);
+		else
+			snprintf(why, sizeof(why), "'%s' answered %ld; "
+			    "trying '%s'", P->name, status,
+			    P->o->urls[(P->cur + 1) % P->o->nurls]);
+		report(P, PP_PUSH_RETRY, NULL, why);
+		pp_buf_release(&body);
+		P->cur = (P->cur + 1) % P->o->nurls;
+		P->name = P->o->urls[P->cur];
+	}
 	free(buf);
 	if (cc != CURLE_OK) {
-		rc = stop(P, PP_ENET, "cannot reach '%s': %s", P->o->url,
+		rc = stop(P, PP_ENET, "cannot reach '%s': %s", P->name,
 		    P->curlerr[0] ? P->curlerr : curl_easy_strerror(cc));
 	} else if (body.oom) {
 		rc = stop(P, PP_ENOMEM, "out of memory");
 	} else {
-		curl_easy_getinfo(P->curl, CURLINFO_RESPONSE_CODE, &status);
 		rc = on_answer(P, g, n, resent, status, &body);
 	}
 	pp_buf_release(&body);
@@ -686,11 +722,22 @@ run(struct push *P, struct pfile *fs, size_t n)
 	if (n == 0)
 		goto out;
 	if (!P->o->dry_run) {
-		if ((P->url = pp_push_url(P->o->url ? P->o->url : "")) ==
+		if (P->o->nurls == 0) {
+			rc = stop(P, PP_EINVAL, "no receiver");
+			goto out;
+		}
+		if ((P->urls = calloc(P->o->nurls, sizeof(*P->urls))) ==
 		    NULL) {
 			rc = stop(P, PP_ENOMEM, "out of memory");
 			goto out;
 		}
+		for (i = 0; i < P->o->nurls; i++)
+			if ((P->urls[i] = pp_push_url(P->o->urls[i])) ==
+			    NULL) {
+				rc = stop(P, PP_ENOMEM, "out of memory");
+				goto out;
+			}
+		P->name = P->o->urls[0];
 		if ((rc = setup_curl(P)) < 0)
 			goto out;
 	}
@@ -738,7 +785,9 @@ out:
 		curl_global_cleanup();
 	}
 	curl_slist_free_all(P->hdrs);
-	free(P->url);
+	for (i = 0; P->urls != NULL && i < P->o->nurls; i++)
+		free(P->urls[i]);
+	free(P->urls);
 	if (P->stop != 0)
 		return P->stop;
 	if (P->fail != 0 && P->e != NULL) {

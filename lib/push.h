@@ -15,9 +15,12 @@
  *   413  the bundle is split in halves and each half sent, down to one
  *        file; a single file refused so goes to DIR/bad/.
  *   401  the token was refused: PP_EAUTH, and the push stops.
- *   408, 429, 5xx, no connection, a timeout, a 200 whose body is not the
- *        JSON above: PP_ENET (the receiver is unreachable for now); every
- *        file is kept and the push stops.
+ *   408, 429, 5xx, no connection, a timeout: the same bundle goes to the
+ *        next receiver given, if any (the sites of a replicated store:
+ *        a replica answers 503), which later bundles then go to first;
+ *        when none is left, or on a 200 whose body is not the JSON above:
+ *        PP_ENET (the receiver is unreachable for now); every file is
+ *        kept and the push stops.
  *   other answers: PP_EPROTO; files kept, the push stops.
  *
  * From a spool (pp_push_spool), files are taken from DIR/new/ oldest first
@@ -43,7 +46,8 @@
 #define PP_PUSH_MAX_FILE	((size_t)64 << 20)
 
 enum pp_push_event_kind {
-	PP_PUSH_SENDING,	/* a bundle of nfiles, bytes long, is sent */
+	PP_PUSH_SENDING,	/* a bundle of nfiles, bytes long, is sent
+				 * (to msg, the receiver tried first) */
 	PP_PUSH_STORED,		/* name was stored as id (duplicate: it
 				 * was there already); spool file deleted */
 	PP_PUSH_WOULD_SEND,	/* dry run: name (bytes) would go in bundle */
@@ -69,7 +73,8 @@ struct pp_push_event {
 };
 
 struct pp_push_opts {
-	const char *url;	/* the receiver; "/v1/push" is appended */
+	const char *const *urls;	/* the receivers, in order of */
+	size_t nurls;			/* preference; "/v1/push" is appended */
 	const char *token;	/* not needed for a dry run */
 	size_t max_count;	/* profiles per bundle [PP_PUSH_MAX_COUNT] */
 	size_t max_bytes;	/* bytes per bundle [PP_PUSH_MAX_BYTES] */

@@ -401,6 +401,50 @@ test_expect_success 'a refused file operand is an error and stays' '
 	test_cmp expect bundles
 '
 
+# The sites of a replicated store: a replica answers 503 and names the
+# master; a site that is down refuses the connection. The bundle goes to
+# the next receiver given, and so do the bundles after it.
+test_expect_success 'several receivers: the next takes what one cannot' '
+	spool 2 && fake ack &&
+	pp-push -v -T tok -u $DOWN -u $URL 2>err &&
+	cat err &&
+	grep "^pp-push: cannot reach '\''$DOWN'\'': .*; trying '\''$URL'\''\$" err &&
+	left && test_line_count = 0 left &&
+	sent && test_line_count = 1 sent
+'
+
+test_expect_success 'a receiver that answers 503: the next one, for every bundle' '
+	rm -rf fake2 && mkdir fake2 && echo "status 503" >fake2/mode &&
+	PID1=$SERVICE_PID &&
+	start_service "$(command -v perl)" "$SRC_ROOT/t/progs/fake-recv.pl" \
+		"$TRASH_DIRECTORY/fake2" &&
+	URL2=$SERVICE_URL PID2=$SERVICE_PID &&
+	spool 3 && fake ack &&
+	pp-push -v -b 1 -T tok -u $URL2 -u $URL 2>err &&
+	cat err &&
+	grep "^pp-push: '\''$URL2'\'' answered 503; trying '\''$URL'\''\$" err &&
+	left && test_line_count = 0 left &&
+	sent && test_line_count = 3 sent &&
+	test_line_count = 1 fake2/requests
+'
+
+test_expect_success 'PP_URL holds several receivers' '
+	spool 1 && fake ack &&
+	PP_URL="$DOWN $URL" pp-push -T tok 2>err &&
+	left && test_line_count = 0 left
+'
+
+test_expect_success 'no receiver takes it: every file kept, exit 75' '
+	spool 2 && ls spool/new >before && fake ack &&
+	test_expect_code 75 pp-push -T tok -u $URL2 -u $DOWN 2>err &&
+	cat err &&
+	grep "^pp-push: cannot reach '\''$DOWN'\'': " err &&
+	left && test_cmp before left &&
+	sent && test_line_count = 0 sent &&
+	stop_service $PID2 &&
+	SERVICE_PID=$PID1
+'
+
 test_expect_success 'stop the stand-in receiver; now unreachable' '
 	stop_service $SERVICE_PID &&
 	spool 1 &&
