@@ -59,6 +59,9 @@ struct pp_thread {
 	uint32_t free_at;	/* 1 + offset of the last FREE record if it
 				 * is the last record in buf; else 0 */
 	uint32_t nrec;		/* records appended since the clock was read */
+	uint64_t in_key0;	/* the keys of the ALLOCs in buf, noted where */
+	uint16_t in_n;		/* they are (heap.c: in_buf_note), from */
+	uint8_t in_closed;	/* in_key0 on; closed: no more noted */
 	uint64_t first_ns;	/* CLOCK_MONOTONIC_COARSE of buf's first record */
 	uint64_t last_ns;	/* of the last record appended */
 	timer_t timer;

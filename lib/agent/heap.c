@@ -46,8 +46,10 @@
 #define SAMPLE_HDR	offsetof(struct pp_rec_sample, pc)
 #define SAMPLE_MAX	(SAMPLE_HDR + 8 * (PP_MAX_FRAMES + PP_SKIP_MAX))
 #define HEAP_BUF	PP_MAX_MSG
+#define IN_BUF_MAX	(HEAP_BUF / sizeof(struct pp_rec_alloc))
 #define HEAP_MAP	(HEAP_BUF + PP_STACK_IDS * sizeof(uint64_t) + \
-			    sizeof(struct pp_walk_memo))
+			    sizeof(struct pp_walk_memo) + \
+			    IN_BUF_MAX * sizeof(uint16_t))
 #define FLUSH_NS	50000000ULL
 #define KEY_BATCH	4096		/* keys a thread takes at a time */
 #define MIN_ALIGN	16		/* glibc's MALLOC_ALIGNMENT on x86-64 */
@@ -173,6 +175,64 @@ heap_due(struct pp_thread *t, size_t n)
 	return 1;
 }
 
+static struct pp_walk_memo *
+memo_of(struct pp_thread *t)
+{
+	return (struct pp_walk_memo *)(void *)(t->stacks + PP_STACK_IDS);
+}
+
+/* Where in buf the ALLOC of key in_key0 + i is, for i < in_n. */
+static uint16_t *
+in_buf_of(struct pp_thread *t)
+{
+	return (uint16_t *)(void *)(memo_of(t) + 1);
+}
+
+/* The buffer is empty again: no ALLOC in it to find. */
+static void
+in_buf_reset(struct pp_thread *t)
+{
+	t->in_n = 0;
+	t->in_closed = 0;
+}
+
+/* Notes that the ALLOC of key is at offset off in buf. Keys of a buffer
+ * are consecutive but where the thread takes a new batch of them: from
+ * there on its ALLOCs are not noted. */
+static void
+in_buf_note(struct pp_thread *t, uint64_t key, uint32_t off)
+{
+	if (t->in_closed)
+		return;
+	if (t->in_n == 0)
+		t->in_key0 = key;
+	else if (key != t->in_key0 + t->in_n || t->in_n == IN_BUF_MAX) {
+		t->in_closed = 1;
+		return;
+	}
+	in_buf_of(t)[t->in_n++] = (uint16_t)(off / 8);
+}
+
+/* A block of this thread freed while its ALLOC waits in the buffer: the
+ * ALLOC loses its key (an allocation freed already, proto.h) and no FREE
+ * is sent: for the program 8 bytes less to send, for the recorder no
+ * live block to add and remove. Returns 1 if so. */
+static int
+in_buf_cancel(struct pp_thread *t, uint64_t key)
+{
+	struct pp_rec_alloc *a;
+	uint64_t i = key - t->in_key0;
+
+	if (t->buf == NULL || i >= t->in_n)
+		return 0;
+	a = (struct pp_rec_alloc *)(void *)(t->buf +
+	    (size_t)in_buf_of(t)[i] * 8);
+	if (a->h.type != PP_REC_ALLOC || a->addr != key)
+		return 0;
+	a->addr = 0;
+	return 1;
+}
+
 static void
 count_drops(const char *buf, uint32_t len)
 {
@@ -208,6 +268,7 @@ pp_heap_flush(struct pp_thread *t)
 	t->len = 0;
 	t->free_at = 0;
 	t->nrec = 0;
+	in_buf_reset(t);
 	pp_objects_poll(1);
 	pp_cpu_check_handler();
 }
@@ -227,6 +288,7 @@ heap_reserve(struct pp_thread *t, size_t len)
 		t->len = 0;
 		t->free_at = 0;
 		t->nrec = 0;
+		in_buf_reset(t);
 		pp_thread_register(t);
 	}
 	if (t->len + len > HEAP_BUF)
@@ -308,7 +370,7 @@ heap_sample(struct pp_thread *t, size_t n, uint64_t key, void *ra)
 		atomic_fetch_add(&pp_agent.drop_samples, 1);
 		return;
 	}
-	memo = (struct pp_walk_memo *)(void *)(t->stacks + PP_STACK_IDS);
+	memo = memo_of(t);
 	/* The walk starts in the agent; the program's stack begins at the
 	 * return address into the caller of malloc (or operator new). */
 	raw = pp_unwind_heap(s->pc, PP_MAX_FRAMES + PP_SKIP_MAX, memo);
@@ -364,6 +426,7 @@ defined:
 	a->value = n;
 	a->addr = key;
 	t->free_at = 0;
+	in_buf_note(t, key, t->len + pre);
 	heap_added(t, pre + a->h.len);
 }
 
@@ -418,7 +481,8 @@ sampled_free(void *p)
 		atomic_fetch_add(&pp_agent.drop_frees, 1);
 	else {
 		t->guard = 1;
-		heap_add_free(t, key);
+		if (!in_buf_cancel(t, key))
+			heap_add_free(t, key);
 		t->guard = 0;
 	}
 	errno = saved;
@@ -717,6 +781,7 @@ pp_heap_thread_exit(struct pp_thread *t)
 	t->stacks = NULL;
 	t->len = 0;
 	t->free_at = 0;
+	in_buf_reset(t);
 }
 
 void
@@ -733,4 +798,5 @@ pp_heap_child(struct pp_thread *t)
 	t->len = 0;
 	t->free_at = 0;
 	t->nrec = 0;
+	in_buf_reset(t);
 }

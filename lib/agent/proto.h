@@ -120,7 +120,9 @@ struct pp_rec_sample {
  * STACK gives thread tid's stack number id (below PP_STACK_IDS) its frames,
  * replacing what that number meant before; an ALLOC is an allocation of
  * value bytes, with key addr as in pp_rec_sample, on stack id of thread
- * tid. An ALLOC whose stack was never defined is counted as dropped. */
+ * tid. An ALLOC whose stack was never defined is counted as dropped. Key
+ * 0 (keys start at 1) is a block freed before its ALLOC was sent: it
+ * counts as allocated, not as live, and has no FREE. */
 #define PP_STACK_IDS		256
 struct pp_rec_stack {
 	struct pp_rec h;
