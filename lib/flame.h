@@ -21,17 +21,23 @@
  * file and mapping names, units) goes into the script or the style: it
  * appears only as XML text and attribute values, escaped, with control
  * characters (but tab), bytes that are not UTF-8 and characters XML
- * cannot hold shown as '?'. The script reads what it needs from the
- * document (its own svg element, so that the SVG may be inlined in a
- * page), and writes text only through textContent:
+ * cannot hold shown as '?' (the name's clean text). The script reads what
+ * it needs from the document (its own svg element, so that the SVG may be
+ * inlined in a page), and writes text only through textContent:
  *
  *   <svg ... data-total="T" data-unit="U" data-plot-x="X0"
  *       data-plot-w="W" data-diff="0|1">
  *   <g id="frames">
- *     <g class="f" data-x="X" data-w="V" data-e="E" [data-s="SHORT"]>
+ *     <g class="f" data-x="X" data-w="V" data-e="E" [data-s="SHORT"]
+ *         [data-n="NODES"]>
  *       <title>FULL NAME
  *   DETAILS</title><rect .../>[<text ...>LABEL</text>]</g>
  *     ...
+ *   </g>
+ *   [<metadata id="narrow" data-q="Q">
+ *   FIRST NEXT... SHARED REST
+ *   ...
+ *   </metadata>]
  *
  * Frames are in pre-order (a frame before its callees, callees sorted by
  * name), the root first; X is the frame's offset from the root's left edge
@@ -42,14 +48,43 @@
  * class "f r". T is the total that shares are of (pprof's report total:
  * in a difference, the base's); U the sample type's unit.
  *
+ * The rest is the search data of the callees too narrow to draw, written
+ * when there are any. The frame that stands for a caller's callees left
+ * out (its remainder, or the caller itself when no remainder is drawn)
+ * has NODES: a tree of search nodes in pre-order, each as two numbers,
+ * its value in units of Q and its number of descendants. Each sample of
+ * those callees belongs to one search node, and the names that node and
+ * its ancestors hold are the names on the sample's stack that the path
+ * from the root to the caller does not have (the root's "all" aside); a
+ * node's value is that of the samples of its subtree. Search nodes are
+ * numbered from 0 through the document, in order. The metadata has a
+ * line for each name that search nodes hold, sorted by clean text (by
+ * byte): the numbers of the nodes holding it, a space, and the name: the
+ * number SHARED of UTF-16 code units (as JavaScript counts them) that it
+ * shares with the name of the line before, then the REST of its clean
+ * text, escaped (clean text has no newline). FIRST is D, the first node
+ * less that of the line before (of 0 for the first line), as 2D if D >=
+ * 0, else -2D - 1; each NEXT is the next node less the one before, less
+ * one. A number is written in base 32, most significant digit first, with
+ * no separator: every digit but the last is one of
+ * "ABCDEFGHIJKLMNOPQRSTUVWXYZ+-./:=" (0 to 31), the last one of
+ * "0123456789abcdefghijklmnopqrstuv". So the value of the samples whose
+ * stacks hold a name that matches is that of the frames that match, not
+ * inside one that does, plus for each NODES not inside a matching frame
+ * that of its search nodes holding a name that matches, not inside one
+ * that does.
+ *
  * In a browser: hovering a frame shows its name, value and share (the
  * title, and the line at the bottom); clicking a frame zooms into it (it
  * takes the full width, its callers stay drawn full width below it, other
  * frames are hidden); clicking the root, "Reset zoom" or pressing Escape
  * undoes it. The search box takes a JavaScript regular expression (text
  * that does not compile as one is searched for as it is), highlights the
- * frames whose full name matches, and shows the share of the total they
- * account for, a frame inside a matching frame not counted again.
+ * frames whose full name matches, tints a remainder holding callees that
+ * match, and shows the share of the total that the samples whose stacks
+ * hold a match account for, whatever the zoom, with how much of it is in
+ * frames too narrow to draw: a frame inside a matching frame is not
+ * counted again, and a frame too narrow to draw is counted as if drawn.
  *
  * A difference (a profile holding samples labelled pprof::base=true, as
  * pp-query --base and pp-render --base write it, or negative values) is

@@ -84,13 +84,16 @@ if test_have_shared; then
 		grep -q "data-plot-w=\"380\"" g.svg
 	'
 
+	# 425,000 distinct stacks of 23,000 functions in random orders: the
+	# search data of what is not drawn takes 222,000 references to names,
+	# 700 kB, and the frames stay few.
 	test_expect_success 'frames under a pixel are merged: a large profile stays small' '
 		f=$SHARED_PROFILES/pprof-large.cpu.pb.gz &&
 		pp-render -f flame "$f" >large.svg &&
 		pp-render -f folded "$f" >large.folded &&
 		check large.svg --folded large.folded >out &&
 		grep "remainders [1-9]" out &&
-		test $(wc -c <large.svg) -lt 100000 &&
+		test $(wc -c <large.svg) -lt 800000 &&
 		grep -c "class=\"f" large.svg >frames &&
 		test $(cat frames) -lt 100 &&
 		grep -q "callees too narrow to draw: " large.svg &&
@@ -127,7 +130,7 @@ test_expect_success 'a profile of 20,000 narrow functions' '
 	pp-render -f folded -i samples many.pb.gz >many.folded &&
 	check many.svg --folded many.folded >out &&
 	grep "^frames 4 remainders 1 " out &&
-	test $(wc -c <many.svg) -lt 30000 &&
+	test $(wc -c <many.svg) -lt 200000 &&
 	grep -q "^20000 callees too narrow to draw: 20000 (49.98%)<" many.svg &&
 	grep -q "<title>20000 callees of main, each under 1 px$" many.svg &&
 	grep -q "^20 callees too narrow to draw: 20 (0.05%)<" many.svg &&
@@ -150,6 +153,22 @@ evil_names() {
 		"$long"
 }
 
+# escaped SVG: no hostile name in SVG is markup, the style and the script
+# hold the only CDATA sections, and the script is the constant one.
+escaped() {
+	test_must_fail grep -F "<script>alert" "$1" &&
+	test_must_fail grep -F "</script><svg" "$1" &&
+	test_must_fail grep -F "<svg onload" "$1" &&
+	test_must_fail grep -F "<<" "$1" &&
+	test_must_fail grep -aP "[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]" "$1" &&
+	test $(grep -c "\]\]>" "$1") = 2 &&
+	test $(grep -c "<script" "$1") = 1 &&
+	test $(grep -c "</script>" "$1") = 1 &&
+	script_of "$1" >escaped.js &&
+	script_of p.svg >p.js &&
+	test_cmp p.js escaped.js
+}
+
 test_expect_success 'hostile function names are escaped' '
 	evil_names | sed "s/^/main;/; s/\$/ 10/" | pp-test fromfolded >evil.pb.gz &&
 	pp-render -f flame -o evil.svg evil.pb.gz &&
@@ -163,17 +182,7 @@ test_expect_success 'hostile function names are escaped' '
 		echo all && echo main
 	} | LC_ALL=C sort >expect &&
 	test_cmp expect actual &&
-	test_must_fail grep -F "<script>alert" evil.svg &&
-	test_must_fail grep -F "</script><svg" evil.svg &&
-	test_must_fail grep -F "<svg onload" evil.svg &&
-	test_must_fail grep -F "<<" evil.svg &&
-	test_must_fail grep -aP "[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]" evil.svg &&
-	test $(grep -c "\\]\\]>" evil.svg) = 2 &&
-	test $(grep -c "<script" evil.svg) = 1 &&
-	test $(grep -c "</script>" evil.svg) = 1 &&
-	script_of evil.svg >evil.js &&
-	script_of p.svg >p.js &&
-	test_cmp p.js evil.js
+	escaped evil.svg
 '
 
 test_expect_success 'a hostile mapping file and unit are escaped' '
@@ -318,10 +327,185 @@ test_expect_success 'an empty profile' '
 	grep -q ">No samples<" empty.svg
 '
 
+# The search data of the frames too narrow to draw (see flame.h), read as
+# the script reads it. search.py SVG FOLDED RE...: for each regular
+# expression, the value of the samples whose stacks hold a match by the
+# flame graph's frames and search data, and by the folded stacks, on a
+# line "RE VALUE FOLDED-VALUE"; exits 1 if they differ. With no RE, prints
+# the names of the search data.
+cat >search.py <<\EOF
+import re, sys
+import xml.etree.ElementTree as E
+N = "{http://www.w3.org/2000/svg}"
+MORE = "ABCDEFGHIJKLMNOPQRSTUVWXYZ+-./:="
+LAST = "0123456789abcdefghijklmnopqrstuv"
+def nums(s):
+	v = 0
+	for c in s:
+		if c in LAST:
+			yield v * 32 + LAST.index(c)
+			v = 0
+		else:
+			v = v * 32 + MORE.index(c)
+root = E.parse(sys.argv[1]).getroot()
+fr = []
+for g in [g for g in root.iter(N + "g") if g.get("id") == "frames"][0]:
+	fr.append((int(g.get("data-w")), int(g.get("data-e")),
+	    g.find(N + "title").text.split("\n")[0], g.get("class").split(),
+	    list(nums(g.get("data-n") or ""))))
+meta = [m for m in root.iter(N + "metadata") if m.get("id") == "narrow"]
+q = int(meta[0].get("data-q")) if meta else 1
+names, prev, first = [], "", 0
+for line in meta[0].text.split("\n") if meta else []:
+	if " " not in line:
+		continue
+	post, rest = line.split(" ", 1)
+	d = list(nums(post))
+	first += d[0] // 2 if d[0] % 2 == 0 else -(d[0] + 1) // 2
+	nodes = [first]
+	for x in d[1:]:
+		nodes.append(nodes[-1] + x + 1)
+	k = 0
+	while rest[k] in MORE:
+		k += 1
+	# the prefix is counted in UTF-16 code units, as JavaScript does
+	units = next(nums(rest[:k + 1]))
+	prev = prev.encode("utf-16-le")[:2 * units].decode("utf-16-le") + \
+	    rest[k + 1:]
+	names.append((prev, nodes))
+if len(sys.argv) == 3:
+	for name, nodes in names:
+		print(name)
+	sys.exit(0)
+stacks = []
+for line in open(sys.argv[2], encoding="utf-8", errors="surrogateescape"):
+	st, _, v = line.rstrip("\n").rpartition(" ")
+	stacks.append((st.split(";"), int(v)))
+bad = False
+for term in sys.argv[3:]:
+	m = re.compile(term).search
+	hit = set()
+	for name, nodes in names:
+		if m(name):
+			hit.update(nodes)
+	got, until, base = 0, -1, 0
+	for j, (w, e, name, cls, data) in enumerate(fr):
+		if "root" not in cls and "r" not in cls and m(name) and j > until:
+			got += w
+			until = e
+		k = 0
+		while j > until and k < len(data) // 2:
+			if base + k in hit:
+				got += data[2 * k] * q
+				k += data[2 * k + 1]
+			k += 1
+		base += len(data) // 2
+	want = sum(v for st, v in stacks if any(m(f) for f in st))
+	print(term, got, want)
+	bad = bad or got != want
+sys.exit(1 if bad else 0)
+EOF
+search_check() { python3 search.py "$@"; }
+
+# A hot function called from 300 call sites, each under a pixel, itself,
+# through another function, and calling another hot one; and from under a
+# drawn frame whose name matches too.
+test_expect_success 'search data: a function only in frames under a pixel' '
+	awk "BEGIN {
+		print \"main;other 10000\"
+		for (i = 0; i < 300; i++) {
+			printf \"main;c%d;hot 5\\n\", i
+			printf \"main;c%d;hot;hotter 2\\n\", i
+			printf \"main;c%d;hot;x;hot 1\\n\", i
+		}
+		for (i = 0; i < 100; i++)
+			printf \"main;hotel;c%d;hot 1\\n\", i
+	}" | pp-test fromfolded >hot.pb.gz &&
+	pp-render -f flame -o hot.svg hot.pb.gz &&
+	pp-render -f folded hot.pb.gz >hot.folded &&
+	check hot.svg --folded hot.folded --names >out &&
+	grep "^frames 6 remainders 2 " out &&
+	test_must_fail grep -e "^hot\$" -e "^hotter\$" out &&
+	awk "\$1 ~ /(^|;)hot(;|\$)/ { s += \$2 } { t += \$2 }
+		END { printf \"%.0f %.2f%%\\n\", s, s * 100 / t }" \
+		hot.folded >share &&
+	echo "25000000000 20.00%" >expect &&
+	test_cmp expect share &&
+	search_check hot.svg hot.folded "^hot\$" hot hotter "^x\$|hotter" \
+		"^c1" "^(main|other)\$" "^all\$" ZZZ >out &&
+	cat >expect <<-\EOF &&
+	^hot$ 25000000000 25000000000
+	hot 25000000000 25000000000
+	hotter 6000000000 6000000000
+	^x$|hotter 9000000000 9000000000
+	^c1 8990000000 8990000000
+	^(main|other)$ 125000000000 125000000000
+	^all$ 0 0
+	ZZZ 0 0
+	EOF
+	test_cmp expect out
+'
+
+test_expect_success 'search data: a narrower graph, and the shared profiles' '
+	pp-render -f flame --width 100 -o hot100.svg hot.pb.gz &&
+	search_check hot100.svg hot.folded "^hot\$" hot "^x\$|hotter" other &&
+	if test_have_shared; then
+		for name in pprof-large.cpu parca-alloc_objects parca-fgprof \
+		    go-cpu; do
+			f=$SHARED_PROFILES/$name.pb.gz &&
+			pp-render -f flame --width 300 "$f" >s.svg &&
+			pp-render -f folded "$f" >s.folded &&
+			search_check s.svg s.folded runtime "^main\\." \
+				"func1[0-9]\$|func2[0-9]*3" "sync|sort" "e.*e" \
+				"[.]next\$" >out || return 1
+		done
+	fi
+'
+
+# Every frame of a chain 1000 calls long, each with self value, is under
+# a pixel: one set of names per sample would hold 500,000 names.
+test_expect_success 'search data: a long chain under a pixel stays small' '
+	awk "BEGIN {
+		print \"main;big 10000000\"
+		s = \"main\"
+		for (i = 0; i < 1000; i++) {
+			s = s \";n\" i
+			print s, 1
+		}
+	}" | pp-test fromfolded >chain.pb.gz &&
+	pp-render -f flame -i samples chain.pb.gz >chain.svg &&
+	pp-render -f folded -i samples chain.pb.gz >chain.folded &&
+	check chain.svg --folded chain.folded &&
+	test $(wc -c <chain.svg) -lt 30000 &&
+	search_check chain.svg chain.folded "^n5" "n99[0-9]" "^n(1|10|100)\$"
+'
+
+test_expect_success 'search data: hostile and astral names under a pixel' '
+	{
+		evil_names &&
+		printf "%s\n" "𝒻𝒻a" "𝒻𝒻b" "𝒻x" "é𝒻" "éé"
+	} >narrow.names &&
+	{
+		echo "main;big 100000" &&
+		sed "s/^/main;/; s/\$/ 1/" narrow.names
+	} | pp-test fromfolded >narrow.pb.gz &&
+	pp-render -f flame -o narrow.svg narrow.pb.gz &&
+	pp-render -f folded narrow.pb.gz >narrow.folded &&
+	check narrow.svg --folded narrow.folded >out &&
+	echo "frames 3 remainders 0 depth 2" >expect &&
+	test_cmp expect out &&
+	search_check narrow.svg narrow.folded | LC_ALL=C sort >actual &&
+	sed "5s/.*/ctl?a?b?c?d??e???f/" narrow.names | LC_ALL=C sort >expect &&
+	test_cmp expect actual &&
+	search_check narrow.svg narrow.folded "alert" "𝒻𝒻" "^é" "𝒻" \
+		"\\\\u2028" &&
+	escaped narrow.svg
+'
+
 # The script, in a browser: a probe appended to a copy of the flame graph
 # clicks a frame, searches, clicks the root, and writes what it saw into
 # an attribute of the document, which chromium --dump-dom prints.
-if command -v chromium >/dev/null 2>&1 && test_have_shared; then
+if command -v chromium >/dev/null 2>&1; then
 	have_chromium=1
 else
 	have_chromium=
@@ -336,7 +520,8 @@ function state() {
 		var r = F[j].getElementsByTagName("rect")[0];
 		s.push([F[j].classList.contains("hide") ? 0 : 1,
 		    +r.getAttribute("x"), +r.getAttribute("width"),
-		    F[j].classList.contains("match") ? 1 : 0]);
+		    F[j].classList.contains("match") ? 1 : 0,
+		    F[j].classList.contains("part") ? 1 : 0]);
 	}
 	return s;
 }
@@ -365,8 +550,9 @@ EOF
 cat >probe.py <<\EOF
 import html, json, re, sys
 import xml.etree.ElementTree as E
+from decimal import Decimal, ROUND_HALF_UP
 N = "{http://www.w3.org/2000/svg}"
-svg, dom, zoom, term = sys.argv[1:5]
+svg, dom, folded, zoom, term = sys.argv[1:6]
 root = E.parse(svg).getroot()
 X0, W = float(root.get("data-plot-x")), float(root.get("data-plot-w"))
 total = float(root.get("data-total"))
@@ -375,6 +561,13 @@ for g in [g for g in root.iter(N + "g") if g.get("id") == "frames"][0]:
 	fr.append((int(g.get("data-x")), int(g.get("data-w")),
 	    int(g.get("data-e")), g.find(N + "title").text.split("\n")[0],
 	    g.get("class").split()))
+stacks, prefix = [], {}
+for line in open(folded, encoding="utf-8", errors="surrogateescape"):
+	st, _, v = line.rstrip("\n").rpartition(" ")
+	st = tuple(st.split(";"))
+	stacks.append((st, int(v)))
+	for k in range(1, len(st) + 1):
+		prefix[st[:k]] = prefix.get(st[:k], 0) + int(v)
 m = re.search(r'data-probe="([^"]*)"', open(dom).read())
 out = json.loads(html.unescape(m.group(1)))
 i = out["index"]
@@ -386,7 +579,7 @@ except re.error:
 assert fr[i][3] == zoom, (i, fr[i][3])
 zx, zw, ze = fr[i][0], fr[i][1], fr[i][2]
 for j, (x, w, e, name, cls) in enumerate(fr):
-	shown, rx, rw, _ = out["zoomed"][j]
+	shown, rx, rw = out["zoomed"][j][:3]
 	if i <= j <= ze:
 		want = (1, X0 + (x - zx) / zw * W, w / zw * W)
 	elif j < i <= e:
@@ -400,30 +593,59 @@ for j, (x, w, e, name, cls) in enumerate(fr):
 	if out["reset"][j][:3] != out["before"][j][:3] or not out["reset"][j][0]:
 		bad.append("reset: frame %d %s: %s, was %s" %
 		    (j, name, out["reset"][j], out["before"][j]))
-# the search's share, a match inside a match counted once
-s, until, n = 0, -1, 0
+# the search: the frames that match, and the remainders holding a match
+# that no frame below them holds; the share, of the whole profile however
+# zoomed, of the samples whose stacks hold a match
+drawn, until, n, path, stack = 0, -1, 0, [], []
 for j, (x, w, e, name, cls) in enumerate(fr):
+	while stack and fr[stack[-1]][2] < j:
+		stack.pop()
+	path.append(path[stack[-1]] + (name,) if stack else ())
 	hit = "root" not in cls and "r" not in cls and bool(match(name))
-	if hit != bool(out["search"][j][3]):
+	part = False
+	if "r" in cls and j > until:
+		d = path[stack[-1]]
+		part = any(st[:len(d)] == d and len(st) > len(d) and
+		    prefix[st[:len(d) + 1]] * W < fr[0][1] and
+		    any(match(f) for f in st) for st, v in stacks)
+	if "r" not in cls:
+		stack.append(j)
+	if [hit, part] != [bool(b) for b in out["search"][j][3:5]]:
 		bad.append("search: frame %d %s: %s" % (j, name, out["search"][j]))
 	if hit:
 		n += 1
 		if j > until:
-			s, until = s + w, e
-pct = s / total * 100
-want = "Matched: %s%% " % ("%.2f" % pct if pct >= 1 else "%.2g" % pct)
-if not out["matched"].startswith(want) or \
-    not out["matched"].endswith(", %d frames)" % n):
-	bad.append("matched %r, want %r ... %d frames" % (out["matched"], want, n))
-print("\n".join(bad[:20]) or "ok %d frames, zoomed %d" % (len(fr), i))
+			drawn, until = drawn + w, e
+# pct() of the script: toFixed and toPrecision round half up
+def pct(v):
+	r = Decimal(abs(v / total) * 100)
+	if Decimal("99.95") <= r <= Decimal("100.05"):
+		return "100%"
+	if r >= 1:
+		return "%s%%" % r.quantize(Decimal("0.01"), ROUND_HALF_UP)
+	if r == 0:
+		return "0%"
+	r = r.quantize(Decimal(1).scaleb(r.adjusted() - 1), ROUND_HALF_UP)
+	return "%s%%" % format(r.normalize(), "f")
+s = sum(v for st, v in stacks if any(match(f) for f in st))
+head = "Matched: %s (" % pct(s)
+tail = ", %d frame%s" % (n, "" if n == 1 else "s")
+if s > drawn:
+	tail += " + %s too narrow to draw" % pct(s - drawn)
+if not out["matched"].startswith(head) or \
+    not out["matched"].endswith(tail + ")"):
+	bad.append("matched %r, want %r ... %r" % (out["matched"], head, tail))
+print("\n".join(bad[:20]) or "ok %d frames, zoomed %d, %s" %
+    (len(fr), i, out["matched"]))
 sys.exit(1 if bad else 0)
 EOF
 
-# in_chromium SVG ZOOM SEARCH: runs the probe on a copy of SVG, zooming into
-# the first frame named ZOOM and searching for SEARCH (a regular expression
-# that Python and JavaScript read alike, or text that is not one).
+# in_chromium SVG FOLDED ZOOM SEARCH: runs the probe on a copy of SVG,
+# zooming into the first frame named ZOOM and searching for SEARCH (a
+# regular expression that Python and JavaScript read alike, or text that is
+# not one); FOLDED are the profile's folded stacks.
 in_chromium() {
-	python3 - "$1" "$2" "$3" >probe.svg <<-\EOF &&
+	python3 - "$1" "$3" "$4" >probe.svg <<-\EOF &&
 	import sys
 	from xml.sax.saxutils import quoteattr
 	svg, zoom, term = sys.argv[1:4]
@@ -437,28 +659,82 @@ in_chromium() {
 	timeout 120 chromium --headless --no-sandbox --disable-gpu \
 		--user-data-dir="$PWD/chromium" --dump-dom \
 		"file://$PWD/probe.svg" >dom 2>chromium.err &&
-	python3 probe.py "$1" dom "$2" "$3"
+	python3 probe.py "$1" dom "$2" "$3" "$4"
 }
 
-if test -n "$have_chromium"; then
+# the text of the search's total in the last probe, and the number of the
+# frames the search tinted
+matched() {
+	python3 -c '
+import html, json, re
+m = re.search(r"data-probe=\"([^\"]*)\"", open("dom").read())
+out = json.loads(html.unescape(m.group(1)))
+print(out["matched"], sum(f[4] for f in out["search"]))'
+}
+
+if test -n "$have_chromium" && test_have_shared; then
 	test_expect_success 'in chromium: zoom, search, reset' '
-		pp-render -f flame "$SHARED_PROFILES/go-cpu.pb.gz" >g.svg &&
-		in_chromium g.svg main.hashLoop sha256 &&
-		in_chromium g.svg runtime.main "sort\\.[A-Z]|^runtime\\.m" &&
-		in_chromium g.svg crypto/sha256.block "block("
+		f=$SHARED_PROFILES/go-cpu.pb.gz &&
+		pp-render -f flame "$f" >g.svg &&
+		pp-render -f folded "$f" >g.folded &&
+		in_chromium g.svg g.folded main.hashLoop sha256 &&
+		in_chromium g.svg g.folded runtime.main \
+			"sort\\.[A-Z]|^runtime\\.m" &&
+		in_chromium g.svg g.folded crypto/sha256.block "block("
 	'
 
+	test_expect_success 'in chromium: a large profile, mostly under a pixel' '
+		in_chromium large.svg large.folded main.next \
+			"func1[0-9]\$|func2[0-9]*3" &&
+		in_chromium large.svg large.folded main.main "func12073\$" &&
+		matched >out &&
+		echo "Matched: 0.079% (190ms, 0 frames + 0.079% too narrow to draw) 1" >expect &&
+		test_cmp expect out
+	'
+elif test -n "$have_chromium"; then
+	test_skip 'the script in chromium, on shared profiles' \
+		"no profiles at $SHARED_PROFILES"
+fi
+
+if test -n "$have_chromium"; then
 	test_expect_success 'in chromium: a nested match counts once' '
 		printf "%s\n" "main;foo;foo;x 30" "main;foo 10" "main;bar;foo 5" \
 			"main;y 55" | pp-test fromfolded >nest.pb.gz &&
 		pp-render -f flame nest.pb.gz >nest.svg &&
-		in_chromium nest.svg bar foo >out &&
+		pp-render -f folded nest.pb.gz >nest.folded &&
+		in_chromium nest.svg nest.folded bar foo >out &&
 		cat out &&
 		grep "^ok " out &&
 		grep -q "data-probe=\"[^\"]*Matched: 45.00% (450ms, 3 frames)" dom
 	'
+
+	test_expect_success 'in chromium: matches under a pixel count, once, however zoomed' '
+		in_chromium hot.svg hot.folded main "^hot\$" &&
+		matched >out &&
+		in_chromium hot.svg hot.folded hotel hot &&
+		matched >>out &&
+		in_chromium hot.svg hot.folded other hotter &&
+		matched >>out &&
+		in_chromium hot.svg hot.folded all "^x\$|hotter" &&
+		matched >>out &&
+		cat >expect <<-\EOF &&
+		Matched: 20.00% (25s, 0 frames + 20.00% too narrow to draw) 2
+		Matched: 20.00% (25s, 1 frame + 19.20% too narrow to draw) 1
+		Matched: 4.80% (6s, 0 frames + 4.80% too narrow to draw) 1
+		Matched: 7.20% (9s, 0 frames + 7.20% too narrow to draw) 1
+		EOF
+		test_cmp expect out
+	'
+
+	test_expect_success 'in chromium: hostile and astral names under a pixel' '
+		in_chromium narrow.svg narrow.folded main alert &&
+		in_chromium narrow.svg narrow.folded main "𝒻𝒻" &&
+		matched >out &&
+		echo "Matched: 0.002% (20ms, 0 frames + 0.002% too narrow to draw) 0" >expect &&
+		test_cmp expect out
+	'
 else
-	test_skip 'the script in chromium' 'no chromium, or no shared profiles'
+	test_skip 'the script in chromium' 'no chromium'
 fi
 
 test_done
