@@ -172,19 +172,31 @@ now_ns(void)
  * thread's buffer: milliseconds, or as long as that thread stays idle
  * after it. An allocation the agent could not send (the recorder fell
  * behind: counted in dropped_samples) never comes, and its free would
- * wait for ever, each one slowing every lookup. So each heap profile
- * forgets the frees that waited more than EARLY_WAIT_NS; an allocation
- * arriving later still counts as allocated, and as live. */
+ * wait for ever, each one slowing every lookup. So once samples were
+ * lost, each heap profile forgets the frees that waited more than
+ * EARLY_WAIT_NS; an allocation arriving later still counts as allocated,
+ * and as live. Without a loss every allocation comes, however late (a
+ * producer idle for minutes after handing its blocks to a consumer that
+ * freed them): its free must still be there, or the blocks would show
+ * as leaked. */
 static int
 live_sweep(struct pp_proc *pr)
 {
 	struct block *old = pr->live, *nb;
-	size_t cap = pr->caplive, i, j;
+	size_t cap = pr->caplive, i, j, expired = 0;
 	uint64_t now;
 
-	if (pr->nearly == 0)
+	if (pr->nearly == 0 || pr->info.dropped_samples == 0)
 		return 0;
 	now = now_ns();
+	/* Frees wait for a moment at any time: rebuild the table (as large
+	 * as every live block) only when one waited too long. */
+	for (i = 0; i < cap; i++)
+		if (old[i].addr != 0 && old[i].stack == FREED_EARLY &&
+		    now - old[i].size > EARLY_WAIT_NS)
+			expired++;
+	if (expired == 0)
+		return 0;
 	if ((nb = calloc(cap, sizeof(*nb))) == NULL)
 		return PP_ENOMEM;
 	for (i = 0; i < cap; i++) {
@@ -707,6 +719,7 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 	pp_u64map_init(&locs);
 	if (kind == PP_KIND_HEAP && (rc = live_sweep(pr)) < 0)
 		goto out;
+	rc = PP_ENOMEM;
 	if ((p = pp_profile_new()) == NULL)
 		goto out;
 	if (kind == PP_KIND_CPU) {
@@ -717,6 +730,7 @@ pp_proc_profile(struct pp_proc *pr, enum pp_profile_kind kind, bool reset,
 	} else {
 		if ((rc = set_types(p, heap_types, 4)) < 0)
 			goto out;
+		rc = PP_ENOMEM;
 		if ((p->period_type.type = pp_profile_intern_str(p,
 		    "space")) == NULL ||
 		    (p->period_type.unit = pp_profile_intern_str(p,

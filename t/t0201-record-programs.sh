@@ -197,6 +197,16 @@ test_expect_success 'a SIGPROF handler put in by a system call' '
 	at_least 50 "$(share rawprof.out/rawprof.*.cpu.pb.gz "main;raw_burn")"
 '
 
+# A vfork child runs in the parent's memory until it execs: what it does
+# there (the agent's look at SIGPROF when it flushes the heap buffer) must
+# not stop the parent's timers in the parent's name (own 100 other 100).
+test_expect_success 'a SIGPROF handler put in by a system call, and a vfork child' '
+	pp-record -m 1 -o rawvfork.out -- ./rawprof vfork >out 2>err &&
+	cat out err &&
+	read -r w1 own w2 other <out && test "$w1 $w2" = "own other" &&
+	test "$own" -ge 50 && test "$other" -le 1
+'
+
 test_expect_success 'stripped (-rdynamic): dynamic symbols and the build-id' '
 	id=$(readelf -n chain-stripped | awk "/Build ID:/ { print \$3 }") &&
 	test -n "$id" &&

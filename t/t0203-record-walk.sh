@@ -4,7 +4,7 @@
 # it stands in for: in its unit test, frame by frame, and through
 # pp-record, where every allocation of a program with stacks of many
 # shapes must land on the same addresses either way (PP_AGENT_WALK=0
-# makes the agent use libunwind alone).
+# makes the agent use libunwind alone, PP_AGENT_WALK=2 its rules alone).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'the unit test of the walk passes' '
@@ -63,5 +63,50 @@ test_expect_success 'the same functions by folded stacks' '
 	test_cmp expect total &&
 	test_cmp s2.folded f2.folded
 '
+
+# The two runs above agree even if the agent never used its rules (say,
+# no thread's stack bounds known): with PP_AGENT_WALK=2 a stack the rules
+# do not walk keeps its leaf alone, and all of this program's must be
+# walked.
+test_expect_success 'the rules alone walk every stack (PP_AGENT_WALK=2)' '
+	PP_AGENT_WALK=2 pp-record -m 1 -o r2 -- ./shapes &&
+	pp-render -f folded -i alloc_objects r2/shapes.*.heap.pb.gz >r2.folded &&
+	test_cmp s2.folded r2.folded
+'
+
+# While a fork is in progress the agent walks no stack (fork_prepare waits
+# for the walks under way): a sample then keeps its leaf. It took the
+# stack of the thread's last sample instead when that one came from the
+# memo, and a later sample from the memo could take its leaf: siteA's
+# stack held 32-byte blocks too (62.9 bytes a block), siteB's 64-byte
+# ones.
+test_expect_success 'a sample during a fork keeps its own function' '
+	cc -O2 -g -o forksites "$SRC_ROOT/t/progs/forksites.c" -lpthread &&
+	pp-record -m 1 -o fs -- ./forksites &&
+	pp-render -f folded -i alloc_objects fs/forksites.*.heap.pb.gz >objs &&
+	pp-render -f folded -i alloc_space fs/forksites.*.heap.pb.gz >space &&
+	# Each stack ending in siteA or siteB, and its bytes a block.
+	awk "NR == FNR { n[\$1] = \$2; next }
+	    \$1 ~ /site[AB]\$/ { print \$1, \$2 / n[\$1] }" objs space >per-block &&
+	cat per-block &&
+	grep -q "worker;siteA 64\$" per-block &&
+	grep -q "worker;siteB 32\$" per-block &&
+	! awk "\$1 ~ /siteA\$/ && \$2 != 64 || \$1 ~ /siteB\$/ && \$2 != 32" \
+		per-block | grep .
+'
+
+# glibc's pthread_getattr_np allocates while it holds the thread's lock:
+# the agent asking for the stack bounds from inside that allocation
+# waited for ever (both walks: the bounds were asked first).
+for walk in 1 0; do
+	test_expect_success "a thread asking for its own stack (PP_AGENT_WALK=$walk)" '
+		cc -O2 -g -o selfstack "$SRC_ROOT/t/progs/selfstack.c" \
+			-lpthread &&
+		PP_AGENT_WALK=$walk timeout 60 pp-record -m 1 -o ss$walk -- \
+			./selfstack >out &&
+		echo ok >expect &&
+		test_cmp expect out
+	'
+done
 
 test_done

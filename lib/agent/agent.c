@@ -425,7 +425,7 @@ setup(struct pp_thread *t)
 	    env_u64(PP_AGENT_PID_ENV, 0, INT_MAX) != (uint64_t)pp_agent.pid)
 		return -1;
 	pp_agent.hz = (uint32_t)env_u64(PP_AGENT_HZ_ENV, 100, 10000);
-	pp_agent.fast_walk = (int)env_u64(PP_AGENT_WALK_ENV, 1, 1);
+	pp_agent.fast_walk = (int)env_u64(PP_AGENT_WALK_ENV, 1, 2);
 	pp_agent.heap_rate = env_u64(PP_AGENT_HEAP_ENV, 512 * 1024,
 	    (uint64_t)1 << 40);
 	if (pp_agent.hz != 0)
@@ -491,6 +491,8 @@ agent_init(void)
 	resolve_next();
 	if (setup(t) == -1)
 		pp_go_inert();
+	else
+		pp_unwind_stack(t);
 	pp_agent.inited = 1;
 	t->guard = 0;
 	errno = saved;
@@ -530,6 +532,7 @@ thread_start(void *arg)
 		pp_tid(t);
 		pp_thread_register(t);
 		pp_unwind_warm(t);
+		pp_unwind_stack(t);
 		pp_cpu_check_handler();
 		/* Only a registered thread: its exit must unlist its timer. */
 		if (pp_agent.cpu_off == PP_CPU_ON && t->registered &&

@@ -111,7 +111,7 @@ struct pp_agent {
 	uint32_t cpu_off;	/* PP_CPU_* */
 	uint64_t period_ns;
 	uint64_t heap_rate;	/* mean bytes between heap samples; 0: off */
-	int fast_walk;		/* heap stacks by walk.c first */
+	int fast_walk;		/* heap stacks by walk.c first; 2: only */
 	uint64_t start_ns;
 
 	uintptr_t self_lo, self_hi;	/* the agent's code */
@@ -247,9 +247,14 @@ void pp_unwind_warm(struct pp_thread *t) PP_HIDDEN;
 int pp_unwind(uint64_t *pc, int max) PP_HIDDEN;
 /* The same for the heap sampler, outside any handler: by the cached
  * .eh_frame rules of walk.c where they do (m the thread's memo), else by
- * libunwind. */
+ * libunwind. The rules walk only a thread whose stack pp_unwind_stack
+ * found. */
 int pp_unwind_heap(uint64_t *pc, int max, struct pp_walk_memo *m)
     PP_HIDDEN;
+/* Finds the calling thread's stack for pp_unwind_heap, once, when heap
+ * stacks are walked by the rules. Only where the program holds no lock
+ * (it calls pthread_getattr_np): the constructor, a thread's start. */
+void pp_unwind_stack(struct pp_thread *t) PP_HIDDEN;
 /* Copies the stack found in raw[0..n) starting at the frame equal to
  * leaf, leaving out the agent's own frames below the leaf; returns the
  * frames kept (at most PP_MAX_FRAMES; *truncated set when more), or 0 when

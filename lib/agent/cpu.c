@@ -418,14 +418,14 @@ struct ksigaction {
 };
 
 /* The program took SIGPROF (its handler is handler): stop every timer
- * and tell pp-record. restore, if not NULL, is the disposition the
- * program set by a system call of its own, put back after the pending
- * ticks are discarded. */
+ * and tell pp-record. raw: it did so by a system call of its own, and
+ * its disposition is put back after the pending ticks are discarded. */
 static void
-program_sigprof(const void *handler, const struct ksigaction *restore)
+program_sigprof(const void *handler, int raw)
 {
 	struct pp_thread *t = &pp_thr, *p, *next;
 	struct pp_rec_cpu_off r;
+	struct ksigaction kign, now;
 	struct sigaction ign;
 	sigset_t old;
 	int saved, g;
@@ -437,6 +437,13 @@ program_sigprof(const void *handler, const struct ksigaction *restore)
 	    atomic_load(&stopped))
 		return;
 	saved = errno;
+	/* A vfork child (about to exec) shares the parent's memory, not its
+	 * timers or dispositions: stopping there would leave the parent's
+	 * timers running into the program's handler. */
+	if (getpid() != pp_agent.pid) {
+		errno = saved;
+		return;
+	}
 	g = t->guard;
 	t->guard = 1;
 	lock_timers(&old);
@@ -455,13 +462,22 @@ program_sigprof(const void *handler, const struct ksigaction *restore)
 	unlock_timers(&old);
 	/* Ticks already queued to some thread would reach the program's
 	 * handler: SIG_IGN discards them everywhere. */
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	(void)do_sigaction(SIGPROF, &ign, NULL);
-	if (restore != NULL)
-		(void)syscall(SYS_rt_sigaction, SIGPROF, restore, NULL,
-		    sizeof(restore->mask));
+	if (raw) {
+		/* What SIG_IGN replaced goes back, not what was read before
+		 * the timers were deleted: another thread of the program
+		 * may have changed it meanwhile. */
+		memset(&kign, 0, sizeof(kign));
+		kign.handler = SIG_IGN;
+		if (syscall(SYS_rt_sigaction, SIGPROF, &kign, &now,
+		    sizeof(now.mask)) == 0)
+			(void)syscall(SYS_rt_sigaction, SIGPROF, &now, NULL,
+			    sizeof(now.mask));
+	} else {
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		(void)do_sigaction(SIGPROF, &ign, NULL);
+	}
 	pp_agent.handler = 0;
 	if (pp_on()) {
 		memset(&r, 0, sizeof(r));
@@ -484,7 +500,7 @@ pp_cpu_check_handler(void)
 	    syscall(SYS_rt_sigaction, SIGPROF, NULL, &k, sizeof(k.mask)) == -1 ||
 	    k.handler == (void *)prof_handler)
 		return;
-	program_sigprof(k.handler, &k);
+	program_sigprof(k.handler, 1);
 }
 
 void
@@ -503,7 +519,7 @@ sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 	if (sig == SIGPROF && sa != NULL)
 		program_sigprof(sa->sa_flags & SA_SIGINFO ?
 		    (const void *)sa->sa_sigaction :
-		    (const void *)sa->sa_handler, NULL);
+		    (const void *)sa->sa_handler, 0);
 	return do_sigaction(sig, sa, old);
 }
 
@@ -513,7 +529,7 @@ call_signal(void *_Atomic *slot, const char *name, int sig, sighandler_fn h)
 	signal_fn f = (signal_fn)pp_next_sym(slot, name);
 
 	if (sig == SIGPROF && h != SIG_ERR)
-		program_sigprof((const void *)h, NULL);
+		program_sigprof((const void *)h, 0);
 	if (f == NULL) {
 		errno = ENOSYS;
 		return SIG_ERR;

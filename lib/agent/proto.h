@@ -39,7 +39,9 @@
 #define PP_AGENT_HEAP_ENV	"PP_AGENT_HEAP_RATE"	/* bytes; 0: off */
 #define PP_AGENT_FOLLOW_ENV	"PP_AGENT_FOLLOW"	/* "0": only PP_AGENT_PID */
 #define PP_AGENT_PID_ENV	"PP_AGENT_PID"		/* the first program's pid */
-#define PP_AGENT_WALK_ENV	"PP_AGENT_WALK"		/* "0": libunwind alone */
+#define PP_AGENT_WALK_ENV	"PP_AGENT_WALK"		/* "0": libunwind alone;
+						 * "2": the rules alone
+						 * (t0203) */
 
 #define PP_PROTO_VERSION	2	/* 2: heap samples as STACK + ALLOC */
 #define PP_MAX_FRAMES		128	/* frames kept of a stack */

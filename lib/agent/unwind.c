@@ -462,16 +462,22 @@ pp_unwind(uint64_t *pc, int max)
 	return n < 0 ? 0 : n;
 }
 
-/* The calling thread's stack, [lo, hi), once; hi 1 where it cannot be
- * had. pthread_getattr_np allocates (and reads /proc/self/maps for the
- * main thread): only outside a handler, with the thread's guard up. */
-static void
-stack_bounds(struct pp_thread *t)
+/* pthread_getattr_np allocates (and reads /proc/self/maps for the main
+ * thread) while it holds the thread's lock: asked from the allocator, it
+ * would wait for ever for a program that asks for its own stack (Rust's
+ * std, the Boehm GC, cgo do at a thread's start). So it is asked only
+ * here, where the program holds nothing: in the constructor and before a
+ * thread's start routine. */
+void
+pp_unwind_stack(struct pp_thread *t)
 {
 	pthread_attr_t a;
 	void *addr;
 	size_t size;
 
+	if (t->stack_hi != 0 || unw_backtrace_fn == NULL ||
+	    !pp_agent.fast_walk || pp_agent.heap_rate == 0)
+		return;
 	t->stack_hi = 1;
 	if (pthread_getattr_np(pthread_self(), &a) != 0)
 		return;
@@ -486,22 +492,29 @@ int
 pp_unwind_heap(uint64_t *pc, int max, struct pp_walk_memo *m)
 {
 	struct pp_thread *t = &pp_thr;
-	struct slot *sl;
-	int n, refused;
+	struct slot *sl = NULL;
+	int n, refused = 1;
 
-	if (unw_backtrace_fn == NULL)
+	if (unw_backtrace_fn != NULL)
+		sl = walk_enter(t, &refused);
+	if (refused) {
+		/* No walk (a fork in progress): no memo, or heap_sample
+		 * would take the last walk's stack for this sample, or
+		 * this sample's leaf for the next walk from the memo. */
+		m->hit = 0;
+		m->sp = 0;
 		return 0;
-	if (t->stack_hi == 0)
-		stack_bounds(t);
-	sl = walk_enter(t, &refused);
-	if (refused)
-		return 0;
+	}
+	/* A thread whose stack is not known (hi 0: not started by the
+	 * agent's pthread_create) gives [0, 0), which pp_walk refuses. */
 	n = pp_agent.fast_walk ? pp_walk(pc, max, t->stack_lo, t->stack_hi,
 	    m) : -1;
 	if (n < 0) {
 		m->hit = 0;
 		m->sp = 0;
-		n = unw_backtrace_fn((void **)pc, max);
+		/* 2, for tests: what the rules do not walk keeps its leaf. */
+		n = pp_agent.fast_walk == 2 ? 0 :
+		    unw_backtrace_fn((void **)pc, max);
 	}
 	walk_leave(sl);
 	return n < 0 ? 0 : n;

@@ -1,16 +1,21 @@
-/* rawprof: profiles itself as the Go runtime does, with a SIGPROF handler
- * put in by the rt_sigaction system call (not through libc's sigaction)
- * and its own setitimer(ITIMER_PROF) at 100 Hz. Burns 0.3 s of CPU, starts
- * and joins a thread, burns a second more in raw_burn(), then prints how
- * many SIGPROFs came from its timer (si_code SI_KERNEL) and how many from
- * elsewhere. */
+/* rawprof [vfork]: profiles itself as the Go runtime does, with a SIGPROF
+ * handler put in by the rt_sigaction system call (not through libc's
+ * sigaction) and its own setitimer(ITIMER_PROF) at 100 Hz. Burns 0.3 s of
+ * CPU, starts and joins a thread, burns a second more in raw_burn(), then
+ * prints how many SIGPROFs came from its timer (si_code SI_KERNEL) and
+ * how many from elsewhere. With "vfork", between putting the handler in
+ * and starting the thread it allocates and runs true(1) by vfork and
+ * execve: the child, in the parent's memory, flushes the parent's heap
+ * records and so looks at SIGPROF before the parent does. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,19 +77,45 @@ nothing(void *arg)
 	return arg;
 }
 
+/* Allocates (under pp-record -m 1 the sample waits in the thread's
+ * buffer) and runs true(1) by vfork: the child's execve sends the
+ * buffer. */
+static int
+run_true(void)
+{
+	char *const argv[] = { "true", NULL };
+	int st;
+	pid_t p;
+
+	free(malloc(100));
+	if ((p = vfork()) == 0) {
+		execve("/bin/true", argv, NULL);
+		_exit(127);
+	}
+	return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct itimerval it = { { 0, 10000 }, { 0, 10000 } };
 	struct ksigaction k;
 	pthread_t t;
+	int use_vfork = argc > 1 && strcmp(argv[1], "vfork") == 0;
 
 	raw_burn(0.3);
+	/* Under pp-record -m 1 this sample goes at once (the thread's
+	 * first in a while), the next waits in its buffer. */
+	if (use_vfork)
+		free(malloc(100));
 	memset(&k, 0, sizeof(k));
 	k.handler = (void *)on_prof;
 	k.flags = SA_SIGINFO | SA_RESTART | KSA_RESTORER;
 	k.restorer = (void *)rawprof_restorer;
 	if (syscall(SYS_rt_sigaction, SIGPROF, &k, NULL, sizeof(k.mask)) == -1)
+		return 1;
+	if (use_vfork && run_true() == -1)
 		return 1;
 	/* Go starts threads soon after: the agent looks then. */
 	if (pthread_create(&t, NULL, nothing, NULL) != 0 ||

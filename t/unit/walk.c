@@ -3,10 +3,12 @@
  * frames found by rsp and by rbp (alloca), callee-saved registers live
  * across calls, a frame of 70 KB, frames of libc's qsort between ours, a
  * thread's stack down to clone, a signal handler's (where the fast walk
- * must give up). Prints TAP; the timings are comments, not tests. */
+ * must give up), threads walking while another forgets every rule.
+ * Prints TAP; the timings are comments, not tests. */
 #include <alloca.h>
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +163,36 @@ thread_main(void *arg)
 	return NULL;
 }
 
+/* Threads walking while another forgets every rule: the table's entries
+ * are written without a lock, and a miss races the forgetting. */
+static volatile int forgetting;
+
+static void *
+forgetter(void *arg)
+{
+	(void)arg;
+	while (forgetting) {
+		pp_walk_forget();
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void *
+walker(void *arg)
+{
+	struct result r;
+	intptr_t i, differ = 0;
+
+	for (i = 0; i < 1500; i++) {
+		memset(&r, 0, sizeof(r));
+		shapes(3 + (int)((i * 7 + (intptr_t)arg) % 20), &r);
+		if (r.fast <= 0 || !r.same)
+			differ++;
+	}
+	return (void *)differ;
+}
+
 static struct result signal_result;
 
 static void
@@ -251,7 +283,10 @@ main(void)
 {
 	struct result r, deep, t;
 	struct sigaction sa;
-	pthread_t th;
+	pthread_t th, fth, wth[4];
+	intptr_t differ;
+	void *ret;
+	int created;
 	uintptr_t lo, hi;
 	uint64_t w[MAX];
 	int a[2] = { 2, 1 };
@@ -287,6 +322,23 @@ main(void)
 	if (pthread_create(&th, NULL, thread_main, &t) == 0)
 		pthread_join(th, NULL);
 	report(&t, "a thread, down to clone");
+
+	forgetting = 1;
+	differ = created = 0;
+	if (pthread_create(&fth, NULL, forgetter, NULL) == 0) {
+		while (created < 4 && pthread_create(&wth[created], NULL,
+		    walker, (void *)(intptr_t)created) == 0)
+			created++;
+		for (i = 0; i < created; i++) {
+			pthread_join(wth[i], &ret);
+			differ += (intptr_t)ret;
+		}
+		forgetting = 0;
+		pthread_join(fth, NULL);
+	}
+	ok(created == 4 && differ == 0, "4 threads walking while another "
+	    "forgets every rule: the same frames as libunwind (%d differ)",
+	    (int)differ);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
