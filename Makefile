@@ -45,7 +45,7 @@ MANS1 = $(wildcard man/*.1)
 MANS8 = $(wildcard man/*.8)
 MANS7 = $(wildcard man/*.7)
 
-FUZZ_TARGETS = http bundle pprof
+FUZZ_TARGETS = http bundle pprof web
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=fuzz/replay-%)
 
 all: $(TOOLS) $(AGENT) $(HELPERS) $(FUZZ_REPLAY)

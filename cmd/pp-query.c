@@ -18,6 +18,7 @@
 #include "push.h"
 #include "query.h"
 #include "recv.h"
+#include "sigbus.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -26,7 +27,7 @@
 
 enum {
 	OPT_BASE = 256, OPT_BASE_SINCE, OPT_BASE_UNTIL, OPT_EXPIRE, OPT_LIMIT,
-	OPT_REMOTE, OPT_SINCE, OPT_STATS, OPT_UNTIL,
+	OPT_MIN_OWNERS, OPT_REMOTE, OPT_SINCE, OPT_STATS, OPT_UNTIL,
 };
 
 static const struct option longopts[] = {
@@ -40,6 +41,7 @@ static const struct option longopts[] = {
 	{ "label", required_argument, NULL, 'L' },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "list", no_argument, NULL, 'l' },
+	{ "min-owners", required_argument, NULL, OPT_MIN_OWNERS },
 	{ "output", required_argument, NULL, 'o' },
 	{ "program", required_argument, NULL, 'p' },
 	{ "remote", required_argument, NULL, OPT_REMOTE },
@@ -68,7 +70,7 @@ usage(int status)
 	    "[-p program]\n"
 	    "                [-t type] [-u user] [--since time] [--until time] "
 	    "[--limit count]\n"
-	    "                --stats\n"
+	    "                [--min-owners count] --stats\n"
 	    "       pp-query [-v] [-d dir] [-u user] --expire age\n");
 	exit(status);
 }
@@ -193,17 +195,18 @@ list(struct source *src, const struct pp_store_filter *f, int json)
 	}
 }
 
-/* The public summary of the CPU profiles f selects in st. */
+/* The public summary of the CPU profiles f selects in st, naming the
+ * libraries of at least min_owners owners. */
 static void
-stats(struct pp_store *st, const struct pp_store_filter *f, int json,
-    int verbose)
+stats(struct pp_store *st, const struct pp_store_filter *f,
+    size_t min_owners, int json, int verbose)
 {
 	struct pp_stats *s;
 	struct pp_err e = { 0 };
 	struct pp_buf b;
 	int rc;
 
-	if ((s = pp_stats_new()) == NULL)
+	if ((s = pp_stats_new(min_owners)) == NULL)
 		pp_die("out of memory");
 	if ((rc = pp_stats_add_store(s, st, f, &e)) < 0)
 		pp_die("%s", pp_err_msg(&e, rc));
@@ -238,6 +241,21 @@ load_merged(struct source *src, const struct pp_store_filter *f,
 	return m;
 }
 
+/* A full disk under the store's regions raises SIGBUS (sigbus.h): say so
+ * and exit 1, as when a write fails for want of space. The store is
+ * recovered by the next process that opens it, once there is room. */
+static void
+catch_sigbus(const char *dir)
+{
+	char msg[PP_SIGBUS_MAX];
+	const char *m = msg;
+	int fd = STDERR_FILENO;
+
+	snprintf(msg, sizeof(msg), "%s: store '%s': no space left on device "
+	    "(SIGBUS)\n", pp_progname, dir);
+	pp_sigbus_catch(-1, &fd, &m, 1, 1);
+}
+
 /* A base profile from a file ("-": standard input). */
 static struct pp_profile *
 load_file(const char *path)
@@ -266,8 +284,9 @@ main(int argc, char **argv)
 	struct pp_store_filter f, bf;
 	struct pp_err e = { 0 };
 	int64_t now = pp_now_ns(), base_since = 0, base_until = 0;
-	size_t nlabels = 0, cap = 0;
+	size_t nlabels = 0, cap = 0, min_owners = 3;
 	int c, rc, listing = 0, verbose = 0, diff = 0, summary = 0;
+	int owners_given = 0;
 	char *end;
 
 	pp_progname = "pp-query";
@@ -297,7 +316,7 @@ main(int argc, char **argv)
 			listing = 1;
 			break;
 		case 'L':
-			if (!strchr(optarg, '=') || optarg[0] == '=')
+			if (!pp_store_valid_label(optarg))
 				pp_die_usage("-L wants key=value, not '%s'",
 				    optarg);
 			if (pp_grow(&labels, &cap, nlabels + 1,
@@ -352,6 +371,15 @@ main(int argc, char **argv)
 				pp_die_usage("--limit wants a count, not '%s'",
 				    optarg);
 			break;
+		case OPT_MIN_OWNERS:
+			errno = 0;
+			min_owners = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' ||
+			    min_owners == 0)
+				pp_die_usage("--min-owners wants a count of 1 or "
+				    "more, not '%s'", optarg);
+			owners_given = 1;
+			break;
 		case OPT_SINCE:
 			f.since_ns = parse_time_opt(optarg, "--since", now);
 			break;
@@ -393,6 +421,8 @@ main(int argc, char **argv)
 	if (summary && (listing || diff || expire))
 		pp_die_usage("--stats summarises: no -l, --expire, --base, "
 		    "--base-since or --base-until");
+	if (owners_given && !summary)
+		pp_die_usage("--min-owners goes with --stats");
 	if (summary && src.url)
 		pp_die_usage("--stats summarises every user's profiles in the "
 		    "store (-d): not with --remote");
@@ -415,8 +445,10 @@ main(int argc, char **argv)
 		if ((rc = pp_push_read_token(token_file, src.token,
 		    sizeof(src.token), &e)) < 0)
 			pp_die("%s", pp_err_msg(&e, rc));
-	} else if ((rc = pp_store_open(&src.st, dir, 0, &e)) < 0) {
-		pp_die("%s", pp_err_msg(&e, rc));
+	} else {
+		catch_sigbus(dir);
+		if ((rc = pp_store_open(&src.st, dir, 0, &e)) < 0)
+			pp_die("%s", pp_err_msg(&e, rc));
 	}
 
 	if (expire) {
@@ -442,8 +474,8 @@ main(int argc, char **argv)
 	} else if (listing) {
 		list(&src, &f, format && strcmp(format, "json") == 0);
 	} else if (summary) {
-		stats(src.st, &f, format && strcmp(format, "json") == 0,
-		    verbose);
+		stats(src.st, &f, min_owners, format && strcmp(format,
+		    "json") == 0, verbose);
 	} else {
 		struct pp_profile *p, *out = NULL;
 		void *buf = NULL;

@@ -15,6 +15,7 @@
 
 #include "msg.h"
 #include "recv.h"
+#include "sigbus.h"
 #include "store.h"
 #include "util.h"
 
@@ -78,71 +79,45 @@ log_line(void *arg, int error, const char *raw)
 	}
 }
 
-/* The answer and the log line for SIGBUS, made beforehand: the handler
- * may only write them. */
-static char bus_answer[256], bus_line[512];
-static size_t bus_answer_len, bus_line_len;
-static int bus_log_fd = -1;
-
 /*
  * A full disk under the store's shared regions (files that Berkeley DB
  * maps and grows) is not a failed write but SIGBUS, when a page of them is
- * first touched. Nothing has been answered then (the store is closed
- * before any answer is written): answer 507, as to a write that failed
- * for want of space, and end; the next process recovers the store.
+ * first touched (sigbus.h). Nothing has been answered then (the store is
+ * closed before any answer is written): answer 507, as to a write that
+ * failed for want of space, and end; the next process recovers the store.
  */
-static void
-on_sigbus(int sig)
-{
-	char buf[4096];
-	int fl;
-
-	/* What the client sent that was not read would make the close reset
-	 * the connection, and the answer could be lost: read what is there. */
-	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0 &&
-	    fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK) >= 0)
-		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
-			;
-	if (write(STDOUT_FILENO, bus_answer, bus_answer_len) < 0) {
-		/* the client is gone */
-	}
-	if (bus_log_fd >= 0 && write(bus_log_fd, bus_line, bus_line_len) < 0) {
-		/* nowhere to say it */
-	}
-	_exit(1);
-}
-
 static void
 catch_sigbus(const char *dir)
 {
 	static const char body[] = "{\"error\":\"no space left in the store; "
 	    "try again later\"}\n";
-	char ts[32];
+	char answer[256], line[512] = "", ts[32];
+	const char *msg[2] = { answer, line };
+	int fd[2] = { STDOUT_FILENO, -1 };
 	time_t t = time(NULL);
 	struct tm tm;
 	int n;
 
-	n = snprintf(bus_answer, sizeof(bus_answer), "HTTP/1.1 507 "
+	n = snprintf(answer, sizeof(answer), "HTTP/1.1 507 "
 	    "Insufficient Storage\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 	    sizeof(body) - 1, body);
-	if (n < 0 || (size_t)n >= sizeof(bus_answer))
+	if (n < 0 || (size_t)n >= sizeof(answer))
 		return;
-	bus_answer_len = (size_t)n;
 	if (logfp) {
 		/* The time is the process's start, less than its deadline
 		 * before. */
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
 		    gmtime_r(&t, &tm));
-		n = snprintf(bus_line, sizeof(bus_line), "%s pp-recv[%ld]: "
+		n = snprintf(line, sizeof(line), "%s pp-recv[%ld]: "
 		    "error: store '%s': no space left on its device (SIGBUS); "
 		    "answered 507\n", ts, (long)getpid(), dir);
-		if (n > 0 && (size_t)n < sizeof(bus_line)) {
-			bus_line_len = (size_t)n;
-			bus_log_fd = fileno(logfp);
-		}
+		if (n > 0 && (size_t)n < sizeof(line))
+			fd[1] = fileno(logfp);
 	}
-	signal(SIGBUS, on_sigbus);
+	/* What the client sent that was not read would make the close reset
+	 * the connection, and the answer could be lost: it is read first. */
+	pp_sigbus_catch(STDIN_FILENO, fd, msg, 2, 1);
 }
 
 static int

@@ -18,8 +18,8 @@ shared=${PP_SHARED_PROFILES:-$root/../shared/testdata/profiles}
 build=fuzz/build
 seeds=$build/seeds
 mkdir -p fuzz/artifacts "$build/corpus" || exit 1
-rm -rf "$seeds" && mkdir -p "$seeds/http" "$seeds/bundle" "$seeds/pprof" ||
-	exit 1
+rm -rf "$seeds" && mkdir -p "$seeds/http" "$seeds/bundle" "$seeds/pprof" \
+	"$seeds/web" || exit 1
 
 # Profiles: t/data, the shared ones, each also gunzipped (raw protobuf).
 profiles=$(ls t/data/*.pb.gz 2>/dev/null)
@@ -85,7 +85,7 @@ status=0
 summary=
 for target in "$@"; do
 	case $target in
-	http) max_len=65536 ;;
+	http | web) max_len=65536 ;;
 	*) max_len=262144 ;;
 	esac
 	bin=$build/fuzz-$target

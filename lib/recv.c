@@ -576,6 +576,15 @@ multipart_part(const struct pp_http_request *req, const char *ctype,
 	}
 }
 
+/* Answers a query parameter that pp_http_query_param refused (err). */
+static int
+respond_bad_param(struct xchg *x, int err)
+{
+	if (err == PP_ENOMEM)
+		return respond_error(x, 500, "out of memory");
+	return respond_error(x, 400, "a query parameter decodes to a NUL byte");
+}
+
 static int64_t
 param_seconds(const struct pp_http_request *req, const char *name, int *bad)
 {
@@ -584,8 +593,10 @@ param_seconds(const struct pp_http_request *req, const char *name, int *bad)
 	long long s;
 	int ok;
 
-	if (!v)
+	if (!v) {
+		*bad |= err != 0;
 		return 0;
+	}
 	errno = 0;
 	s = strtoll(v, &end, 10);
 	ok = !errno && end != v && !*end && s >= 0 && s <= 4102444800LL;
@@ -623,11 +634,12 @@ handle_ingest(struct xchg *x)
 
 	memset(&s, 0, sizeof(s));
 	name = pp_http_query_param(&x->req, "name", &err);
-	format = pp_http_query_param(&x->req, "format", &err);
+	if (!err)
+		format = pp_http_query_param(&x->req, "format", &err);
 	from = param_seconds(&x->req, "from", &bad);
 	until = param_seconds(&x->req, "until", &bad);
 	if (err) {
-		rc = respond_error(x, 500, "out of memory");
+		rc = respond_bad_param(x, err);
 		goto out;
 	}
 	if (!name || !*name || bad) {
@@ -757,7 +769,8 @@ handle_list(struct xchg *x)
 	static const char *const names[] = {
 		"program", "type", "host", "label", "since", "until", "limit",
 	};
-	char *v[7] = { 0 }, **labels = NULL;
+	char *v[7] = { 0 };
+	const char **labels = NULL;
 	struct pp_store_filter f;
 	struct pp_err e = { 0 };
 	json_t *arr = NULL;
@@ -766,10 +779,11 @@ handle_list(struct xchg *x)
 	size_t cap;
 
 	memset(&f, 0, sizeof(f));
-	for (i = 0; i < 7; i++)
+	/* Each call sets err: stop at the first that fails. */
+	for (i = 0; i < 7 && !err; i++)
 		v[i] = pp_http_query_param(&x->req, names[i], &err);
 	if (err) {
-		rc = respond_error(x, 500, "out of memory");
+		rc = respond_bad_param(x, err);
 		goto out;
 	}
 	f.owner = x->owner;
@@ -779,24 +793,14 @@ handle_list(struct xchg *x)
 	else
 		f.sample_type = v[1];
 	f.host = v[2];
-	if (v[3]) {
-		char *tok, *save = NULL;
-
-		for (tok = strtok_r(v[3], ",", &save); tok;
-		    tok = strtok_r(NULL, ",", &save)) {
-			char **nl = realloc(labels, (nlabels + 1) *
-			    sizeof(*labels));
-
-			if (!nl) {
-				rc = respond_error(x, 500, "out of memory");
-				goto out;
-			}
-			labels = nl;
-			labels[nlabels++] = tok;
-		}
-		f.labels = (const char *const *)labels;
-		f.nlabels = nlabels;
+	if (v[3] && (rc = pp_store_split_labels(v[3], &labels,
+	    &nlabels)) < 0) {
+		rc = rc == PP_ENOMEM ? respond_error(x, 500, "out of memory") :
+		    respond_error(x, 400, "label is key=value[,key=value...]");
+		goto out;
 	}
+	f.labels = labels;
+	f.nlabels = nlabels;
 	f.since_ns = param_seconds(&x->req, "since", &bad);
 	f.until_ns = param_seconds(&x->req, "until", &bad);
 	if (v[6]) {

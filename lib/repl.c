@@ -109,6 +109,7 @@ pp_repl_conf_parse(const char *text, size_t len, const char *name,
 	c->election_retry = 5000000;
 	c->connection_retry = 5000000;
 	c->heartbeat = 5000000;
+	c->failover_delay = 2000000;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -189,12 +190,12 @@ pp_repl_conf_parse(const char *text, size_t len, const char *name,
 			static const char *const keys[] = {
 				"ack-timeout", "election-timeout",
 				"election-retry", "connection-retry",
-				"heartbeat",
+				"heartbeat", "failover-delay",
 			};
 			uint32_t *vals[] = {
 				&c->ack_timeout, &c->election_timeout,
 				&c->election_retry, &c->connection_retry,
-				&c->heartbeat,
+				&c->heartbeat, &c->failover_delay,
 			};
 			uint32_t us;
 
@@ -207,8 +208,10 @@ pp_repl_conf_parse(const char *text, size_t len, const char *name,
 				    key);
 				goto out;
 			}
-			if (parse_seconds(arg, &us) < 0 ||
-			    (us == 0 && vals[i] != &c->heartbeat)) {
+			/* Heartbeats and the delay may be 0. */
+			if (parse_seconds(arg, &us) < 0 || (us == 0 &&
+			    vals[i] != &c->heartbeat &&
+			    vals[i] != &c->failover_delay)) {
 				rc = pp_err_set(e, PP_EINVAL, "'%s' line %zu: %s "
 				    "wants seconds (more than 0, at most "
 				    "3600), not '%s'", name, lineno, key, arg);
@@ -319,10 +322,16 @@ pp_repl_configure(DB_ENV *env, const struct pp_repl_conf *c)
 		if ((r = add_site(env, &c->peers[i], 0)) != 0)
 			return r;
 	/*
-	 * NOWAIT: a process that meets replication's lockout (a replica
-	 * copying the master's store, an election) gets DB_REP_LOCKOUT at
-	 * once and tries again later; without it, it waits for as long as
-	 * the lockout lasts, even to close the environment.
+	 * No NOWAIT: with it, a process that meets replication's lockout (a
+	 * replica rolling its log back to a new master's, or copying its
+	 * store) gets DB_REP_LOCKOUT at once, but Berkeley DB 5.3 then
+	 * gives back a count of calls in progress that a DB_ENV->open (or
+	 * ->close) that failed so never took: the count goes below 0, and
+	 * the lockout, which waits for it to reach 0, never ends (the
+	 * replica stops applying the master's log and voting). Without it
+	 * such a process waits for the lockout to end; and the short-lived
+	 * ones do not open a replica's environment while it catches up
+	 * with its master (PP_REPL_BYTE_SYNCING), so few meet one.
 	 *
 	 * The request minimum of 1 us: a process that joins as a
 	 * subordinate writes to the log before its connections are up
@@ -331,8 +340,18 @@ pp_repl_configure(DB_ENV *env, const struct pp_repl_conf *c)
 	 * only when a message arrives more than the minimum after it (by
 	 * default 40 ms: then the next message may be a heartbeat, and the
 	 * first commit waited for as long).
+	 *
+	 * Elections off: Berkeley DB would hold one the moment the
+	 * master's connection closes, and only counting the sites that
+	 * remain. But the master's replication process closes its
+	 * connections for a moment whenever another process at its site
+	 * dies and makes the next one recover the store (it must start
+	 * again), and the others would have elected a new master before it
+	 * is back. The replication process turns elections on itself once
+	 * the failover delay has passed without a master.
 	 */
-	if ((r = env->rep_set_config(env, DB_REP_CONF_NOWAIT, 1)) != 0 ||
+	if ((r = env->rep_set_config(env, DB_REP_CONF_NOWAIT, 0)) != 0 ||
+	    (r = pp_repl_elections(env, 0)) != 0 ||
 	    (r = env->rep_set_request(env, 1, 1280000)) != 0 ||
 	    (r = env->rep_set_priority(env, c->priority)) != 0 ||
 	    (r = env->repmgr_set_ack_policy(env, c->ack)) != 0 ||
@@ -350,6 +369,12 @@ pp_repl_configure(DB_ENV *env, const struct pp_repl_conf *c)
 	    monitor)) != 0)
 		return r;
 	return 0;
+}
+
+int
+pp_repl_elections(DB_ENV *env, int on)
+{
+	return env->rep_set_config(env, DB_REPMGR_CONF_ELECTIONS, on);
 }
 
 void
@@ -391,6 +416,65 @@ pp_repl_role(DB_ENV *env, char *master, size_t size)
 	return role;
 }
 
+/* How many sites env has connections to: all (eid -1), or the one. */
+static size_t
+connections(DB_ENV *env, int eid)
+{
+	DB_REPMGR_SITE *list = NULL;
+	u_int n = 0, i;
+	size_t up = 0;
+
+	if (env->repmgr_site_list(env, &n, &list) != 0 || !list)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (eid < 0 || list[i].eid == eid)
+			up += list[i].status == DB_REPMGR_CONNECTED;
+	free(list);
+	return up;
+}
+
+int
+pp_repl_site_connected(DB_ENV *env, int eid)
+{
+	return eid >= 0 && connections(env, eid) > 0;
+}
+
+size_t
+pp_repl_connected(DB_ENV *env)
+{
+	return connections(env, -1);
+}
+
+int
+pp_repl_syncing(DB_ENV *env)
+{
+	DB_REP_STAT *sp = NULL;
+	int syncing;
+
+	if (env->rep_stat(env, &sp, 0) != 0 || !sp)
+		return 0;
+	syncing = sp->st_status == DB_REP_CLIENT && !sp->st_startup_complete &&
+	    (int)sp->st_master >= 0;
+	free(sp);
+	return syncing;
+}
+
+int
+pp_repl_has_master(DB_ENV *env)
+{
+	DB_REP_STAT *sp = NULL;
+	int eid, has;
+
+	if (env->rep_stat(env, &sp, 0) != 0 || !sp)
+		return 0;
+	eid = (int)sp->st_master;
+	has = sp->st_status == DB_REP_MASTER ||
+	    (sp->st_status == DB_REP_CLIENT && eid >= 0 &&
+	    pp_repl_site_connected(env, eid));
+	free(sp);
+	return has;
+}
+
 /* How many replicas must acknowledge a commit under c's policy: what
  * Berkeley DB's repmgr counts (repmgr_net.c), for a group of c's size. */
 static size_t
@@ -418,16 +502,7 @@ pp_repl_await_connections(DB_ENV *env, const struct pp_repl_conf *c,
 	uint32_t waited = 0;
 
 	for (;;) {
-		DB_REPMGR_SITE *list = NULL;
-		u_int n = 0, i;
-		size_t up = 0;
-
-		if (env->repmgr_site_list(env, &n, &list) == 0 && list) {
-			for (i = 0; i < n; i++)
-				up += list[i].status == DB_REPMGR_CONNECTED;
-			free(list);
-		}
-		if (up >= need)
+		if (pp_repl_connected(env) >= need)
 			return 1;
 		if (waited >= timeout_us)
 			return 0;
@@ -489,16 +564,46 @@ pp_repl_lock_byte(int fd, int byte, int type, int wait)
 }
 
 int
-pp_repl_running(int fd)
+pp_repl_held(int fd, int byte)
 {
 	struct flock fl;
 
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_RDLCK;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = PP_REPL_BYTE_RUNNING;
+	fl.l_start = byte;
 	fl.l_len = 1;
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
 		return 0;
 	return fl.l_type != F_UNLCK;
+}
+
+int
+pp_repl_running(int fd)
+{
+	return pp_repl_held(fd, PP_REPL_BYTE_RUNNING);
+}
+
+#define NOTE_MASTER	"master\n"
+
+void
+pp_repl_note_master(int fd, int master)
+{
+	if (ftruncate(fd, 0) < 0 || !master)
+		return;
+	if (pwrite(fd, NOTE_MASTER, sizeof(NOTE_MASTER) - 1, 0) < 0) {
+		/* no note: the next process waits the failover delay */
+	}
+}
+
+int
+pp_repl_take_note(int fd)
+{
+	char buf[sizeof(NOTE_MASTER)];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+	pp_repl_note_master(fd, 0);
+	/* Half a note (a failed write) is none. */
+	return n == (ssize_t)sizeof(NOTE_MASTER) - 1 &&
+	    memcmp(buf, NOTE_MASTER, (size_t)n) == 0;
 }

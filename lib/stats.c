@@ -294,6 +294,7 @@ struct stats_lib {
 	const char *name;
 	int64_t cpu;
 	size_t index;		/* in pp_stats.lib */
+	size_t owners;		/* with time in it */
 };
 
 struct stats_fn {
@@ -303,6 +304,7 @@ struct stats_fn {
 };
 
 struct pp_stats {
+	size_t min_owners;
 	size_t profiles, go_profiles, left_out;
 	int64_t cpu, go_cpu, alloc_self, alloc_total, gc;
 	struct stats_lib *lib;
@@ -313,19 +315,25 @@ struct pp_stats {
 	struct pp_strset names;
 	struct pp_u64map libs;	/* interned name -> index + 1 */
 	struct pp_u64map fns;	/* interned "lib\0function" -> index + 1 */
+	struct pp_u64map owners;	/* interned owner -> index + 1 */
+	struct pp_u64map lib_owners;	/* (library index + 1) << 32 | owner
+					 * index: that owner has time in it */
 };
 
 struct pp_stats *
-pp_stats_new(void)
+pp_stats_new(size_t min_owners)
 {
 	struct pp_stats *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
+	s->min_owners = min_owners;
 	pp_arena_init(&s->arena);
 	pp_strset_init(&s->names);
 	pp_u64map_init(&s->libs);
 	pp_u64map_init(&s->fns);
+	pp_u64map_init(&s->owners);
+	pp_u64map_init(&s->lib_owners);
 	return s;
 }
 
@@ -338,6 +346,8 @@ pp_stats_free(struct pp_stats *s)
 	free(s->fn);
 	pp_u64map_release(&s->libs);
 	pp_u64map_release(&s->fns);
+	pp_u64map_release(&s->owners);
+	pp_u64map_release(&s->lib_owners);
 	pp_strset_release(&s->names);
 	pp_arena_release(&s->arena);
 	free(s);
@@ -399,7 +409,42 @@ lib_index(struct pp_stats *s, const char *name)
 	s->lib[s->nlib].name = key;
 	s->lib[s->nlib].cpu = 0;
 	s->lib[s->nlib].index = s->nlib;
+	s->lib[s->nlib].owners = 0;
 	return (ssize_t)s->nlib++;
+}
+
+/* The index of owner (added when new), or -1 when out of memory. */
+static ssize_t
+owner_index(struct pp_stats *s, const char *owner)
+{
+	const char *key = pp_strset_intern(&s->names, &s->arena, owner,
+	    strlen(owner));
+	uint64_t *v;
+	size_t n = s->owners.n;
+
+	if (key == NULL)
+		return -1;
+	if ((v = pp_u64map_get(&s->owners, (uintptr_t)key)) != NULL)
+		return (ssize_t)(*v - 1);
+	if (pp_u64map_put(&s->owners, (uintptr_t)key, n + 1, NULL) < 0)
+		return -1;
+	return (ssize_t)n;
+}
+
+/* Counts owner among those with time in library lib. Returns 0 or
+ * PP_ENOMEM. */
+static int
+lib_owner(struct pp_stats *s, size_t lib, size_t owner)
+{
+	bool fresh;
+
+	/* Not 0, which the map cannot hold. */
+	if (pp_u64map_put(&s->lib_owners, (uint64_t)(lib + 1) << 32 | owner,
+	    1, &fresh) < 0)
+		return PP_ENOMEM;
+	if (fresh)
+		s->lib[lib].owners++;
+	return 0;
 }
 
 /* The index of function name of library lib (added when new), or -1 when
@@ -572,10 +617,12 @@ leave_out(struct pp_stats *s)
 }
 
 int
-pp_stats_add(struct pp_stats *s, const struct pp_profile *p)
+pp_stats_add(struct pp_stats *s, const struct pp_profile *p,
+    const char *owner)
 {
 	struct adding a;
 	int64_t total = 0, v, mul = 1;
+	ssize_t who;
 	size_t i, k;
 	int si, rc;
 
@@ -610,6 +657,8 @@ pp_stats_add(struct pp_stats *s, const struct pp_profile *p)
 	}
 
 	rc = PP_ENOMEM;
+	if ((who = owner_index(s, owner)) < 0)
+		goto out;
 	a.go = is_go(p);
 	if (p->nlocation && (!(a.loc = calloc(p->nlocation, 1)) ||
 	    !(a.leaf_fn = malloc(p->nlocation * sizeof(*a.leaf_fn)))))
@@ -644,6 +693,8 @@ pp_stats_add(struct pp_stats *s, const struct pp_profile *p)
 		if (fn >= 0) {
 			s->fn[fn].cpu += v;
 			s->lib[s->fn[fn].lib].cpu += v;
+			if ((rc = lib_owner(s, s->fn[fn].lib, (size_t)who)) < 0)
+				goto out;
 		}
 	}
 	s->cpu += total;
@@ -687,6 +738,7 @@ pp_stats_add_store(struct pp_stats *s, struct pp_store *st,
 {
 	struct pp_store_filter cf = *f;
 	struct ids ids = { NULL, 0, 0 };
+	struct pp_store_rec rec;
 	struct pp_profile *p = NULL;
 	struct pp_err de = { 0 };
 	void *data = NULL;
@@ -702,7 +754,7 @@ pp_stats_add_store(struct pp_stats *s, struct pp_store *st,
 		goto out;
 	}
 	for (i = 0; i < ids.n; i++) {
-		rc = pp_store_get(st, NULL, ids.id[i], &data, &len, NULL, e);
+		rc = pp_store_get(st, NULL, ids.id[i], &data, &len, &rec, e);
 		if (rc == PP_ENOTFOUND)
 			continue;	/* expired meanwhile */
 		if (rc < 0)
@@ -716,7 +768,7 @@ pp_stats_add_store(struct pp_stats *s, struct pp_store *st,
 			    pp_err_msg(&de, rc));
 			goto out;
 		}
-		rc = pp_stats_add(s, p);
+		rc = pp_stats_add(s, p, rec.owner);
 		pp_profile_free(p);
 		p = NULL;
 		if (rc < 0) {
@@ -761,11 +813,15 @@ cmp_fn(const void *x, const void *y)
 }
 
 /* The libraries and functions sorted for output; fn[lib_start[i] ..
- * lib_start[i + 1]) are those of lib[i], and their lib is i. */
+ * lib_start[i + 1]) are those of lib[i], and their lib is i. Libraries
+ * of too few owners are not shown but summed into the other row. */
 struct sorted {
 	struct stats_lib *lib;
 	struct stats_fn *fn;
 	size_t *lib_start;
+	bool *shown;		/* by rank */
+	size_t nother;
+	int64_t other_cpu;
 };
 
 static void
@@ -774,6 +830,7 @@ sorted_release(struct sorted *o)
 	free(o->lib);
 	free(o->fn);
 	free(o->lib_start);
+	free(o->shown);
 }
 
 static int
@@ -786,13 +843,20 @@ sort_output(const struct pp_stats *s, struct sorted *o)
 	if (!(o->lib = calloc(s->nlib + 1, sizeof(*o->lib))) ||
 	    !(o->fn = calloc(s->nfn + 1, sizeof(*o->fn))) ||
 	    !(o->lib_start = calloc(s->nlib + 1, sizeof(*o->lib_start))) ||
+	    !(o->shown = calloc(s->nlib + 1, sizeof(*o->shown))) ||
 	    !(rank = calloc(s->nlib + 1, sizeof(*rank))))
 		goto out;
 	if (s->nlib)
 		memcpy(o->lib, s->lib, s->nlib * sizeof(*o->lib));
 	qsort(o->lib, s->nlib, sizeof(*o->lib), cmp_lib);
-	for (i = 0; i < s->nlib; i++)
+	for (i = 0; i < s->nlib; i++) {
 		rank[o->lib[i].index] = i;
+		o->shown[i] = o->lib[i].owners >= s->min_owners;
+		if (!o->shown[i]) {
+			o->nother++;
+			o->other_cpu += o->lib[i].cpu;
+		}
+	}
 	if (s->nfn)
 		memcpy(o->fn, s->fn, s->nfn * sizeof(*o->fn));
 	for (k = 0; k < s->nfn; k++)
@@ -849,9 +913,16 @@ pp_stats_table(const struct pp_stats *s, struct pp_buf *out)
 	pp_buf_addf(out, "\n%10s %8s  %s\n", "CPU", "SHARE",
 	    "LIBRARY / FUNCTION");
 	for (i = 0; i < s->nlib; i++) {
+		if (!o.shown[i])
+			continue;
 		row(out, o.lib[i].cpu, s->cpu, "", o.lib[i].name);
 		for (k = o.lib_start[i]; k < o.lib_start[i + 1]; k++)
 			row(out, o.fn[k].cpu, s->cpu, "  ", o.fn[k].name);
+	}
+	if (o.nother) {
+		snprintf(t, sizeof(t), "(%zu other librar%s)", o.nother,
+		    o.nother == 1 ? "y" : "ies");
+		row(out, o.other_cpu, s->cpu, "", t);
 	}
 	rc = out->oom ? PP_ENOMEM : 0;
 out:
@@ -871,7 +942,7 @@ pp_stats_json(const struct pp_stats *s, struct pp_buf *out)
 	if (sort_output(s, &o) < 0)
 		goto out;
 	root = json_pack("{s:I,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:I,s:f},"
-	    "s:{s:I,s:f,s:f},s:[]}",
+	    "s:{s:I,s:f,s:f},s:[],s:{s:I,s:I,s:f},s:I}",
 	    "profiles", (json_int_t)s->profiles,
 	    "go_profiles", (json_int_t)s->go_profiles,
 	    "left_out", (json_int_t)s->left_out,
@@ -886,10 +957,17 @@ pp_stats_json(const struct pp_stats *s, struct pp_buf *out)
 	    "cpu_ns", (json_int_t)s->gc,
 	    "share", share(s->gc, s->cpu),
 	    "go_share", share(s->gc, s->go_cpu),
-	    "libraries");
+	    "libraries",
+	    "other_libraries",
+	    "libraries", (json_int_t)o.nother,
+	    "cpu_ns", (json_int_t)o.other_cpu,
+	    "share", share(o.other_cpu, s->cpu),
+	    "min_owners", (json_int_t)s->min_owners);
 	if (root == NULL || (libs = json_object_get(root, "libraries")) == NULL)
 		goto out;
 	for (i = 0; i < s->nlib; i++) {
+		if (!o.shown[i])
+			continue;
 		j = json_pack("{s:s,s:I,s:f,s:[]}", "name", o.lib[i].name,
 		    "cpu_ns", (json_int_t)o.lib[i].cpu, "share",
 		    share(o.lib[i].cpu, s->cpu), "functions");

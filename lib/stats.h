@@ -68,6 +68,14 @@
  * a system library (the Go runtime's included: GC and the allocator are
  * shown as shares only). Function names are cut to 200 bytes of printable
  * UTF-8, other bytes shown as '?'.
+ *
+ * A library that few owners use could name them: a library (and its
+ * functions) is shown only when the profiles of at least min_owners
+ * distinct owners have CPU time in it. The others are summed into one
+ * "other libraries" row, so that the libraries still add up to all the
+ * time in system libraries. The allocator, the collector and the totals
+ * are sums over every profile added, whoever owns it: no library's or
+ * function's name is in them.
  */
 #ifndef PP_STATS_H
 #define PP_STATS_H
@@ -81,20 +89,25 @@
 
 struct pp_stats;
 
-/* Returns a new, empty summary, or NULL when out of memory. */
-struct pp_stats *pp_stats_new(void);
+/* Returns a new, empty summary that names a library only when at least
+ * min_owners owners have time in it (0 and 1: every library), or NULL
+ * when out of memory. */
+struct pp_stats *pp_stats_new(size_t min_owners);
 
 /* Frees s; NULL is allowed. */
 void pp_stats_free(struct pp_stats *s);
 
-/* Adds profile p (not kept) to s. Returns 0, 1 when p was left out (no CPU
- * time in it, or time that would overflow the totals), or PP_ENOMEM. */
-int pp_stats_add(struct pp_stats *s, const struct pp_profile *p);
+/* Adds profile p (not kept) of owner to s; owner is only counted, never
+ * shown. Returns 0, 1 when p was left out (no CPU time in it, or time that
+ * would overflow the totals), or PP_ENOMEM. */
+int pp_stats_add(struct pp_stats *s, const struct pp_profile *p,
+    const char *owner);
 
 /* Adds every CPU profile that f selects in st (f->type is ignored: the
  * type is cpu; f->owner NULL is every owner's), fetched and decoded one at
- * a time; profiles expired meanwhile are passed over. Returns 0,
- * PP_ESTORE, PP_ENOMEM, or a decoding error (e names the profile). */
+ * a time, each as its owner's; profiles expired meanwhile are passed over.
+ * Returns 0, PP_ESTORE, PP_ENOMEM, or a decoding error (e names the
+ * profile). */
 int pp_stats_add_store(struct pp_stats *s, struct pp_store *st,
     const struct pp_store_filter *f, struct pp_err *e);
 
@@ -115,9 +128,11 @@ size_t pp_stats_left_out(const struct pp_stats *s);
  *	       CPU    SHARE  LIBRARY / FUNCTION
  *	      TIME   PCT.NN%  libc
  *	      TIME   PCT.NN%    memcpy
+ *	      TIME   PCT.NN%  (N other libraries)
  *
  * libraries by CPU time, each followed by its functions by CPU time (ties
- * by name). Shares are of the total CPU time. Returns 0 or PP_ENOMEM. */
+ * by name), then those not shown, in one row when there are any. Shares
+ * are of the total CPU time. Returns 0 or PP_ENOMEM. */
 int pp_stats_table(const struct pp_stats *s, struct pp_buf *out);
 
 /* Appends the summary as one JSON object (and a newline):
@@ -129,7 +144,9 @@ int pp_stats_table(const struct pp_stats *s, struct pp_buf *out);
  *	  "gc": { "cpu_ns": N, "share": X, "go_share": X },
  *	  "libraries": [ { "name": S, "cpu_ns": N, "share": X,
  *	                   "functions": [ { "name": S, "cpu_ns": N,
- *	                                    "share": X } ... ] } ... ] }
+ *	                                    "share": X } ... ] } ... ],
+ *	  "other_libraries": { "libraries": N, "cpu_ns": N, "share": X },
+ *	  "min_owners": N }
  *
  * in the table's order; shares are fractions of cpu_ns (go_share of
  * go_cpu_ns), 6 significant digits. Returns 0 or PP_ENOMEM. */

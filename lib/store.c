@@ -463,6 +463,35 @@ others_registered(const struct pp_store *st)
 	return held;
 }
 
+/*
+ * Waits (some seconds at most) while the site's replication process says
+ * that this replica is catching up with its master (repl.h): Berkeley DB
+ * may lock the environment out meanwhile, for as long as it copies the
+ * master's store, and a process that opens it then waits as long.
+ * Returns 0, or PP_ESTORE when it still catches up.
+ */
+#define SYNC_WAIT_MS	2000
+
+static int
+sync_wait(struct pp_store *st, struct pp_err *e)
+{
+	int i;
+
+	if (st->lockfd < 0 &&
+	    (st->lockfd = pp_repl_lock_open(st->dir, 0, NULL)) < 0) {
+		st->lockfd = -1;
+		return 0;
+	}
+	for (i = 0; pp_repl_held(st->lockfd, PP_REPL_BYTE_SYNCING); i++) {
+		if (i == SYNC_WAIT_MS / 10)
+			return pp_err_set(e, PP_ESTORE, "store '%s': this site "
+			    "is catching up with its master; try again later",
+			    st->dir);
+		usleep(10000);
+	}
+	return 0;
+}
+
 static int
 open_handles(struct pp_store *st, struct pp_err *e)
 {
@@ -473,6 +502,8 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	/* Replication's threads share the handle: DB_THREAD. */
 	if (st->repl)
 		fl |= DB_INIT_REP | DB_THREAD;
+	if (st->repl && !st->events && (r = sync_wait(st, e)) < 0)
+		return r;
 
 	/*
 	 * Berkeley DB itself retries joining for some seconds when the
@@ -739,6 +770,41 @@ pp_store_valid_owner(const char *name)
 			return 0;
 	}
 	return 1;
+}
+
+int
+pp_store_valid_label(const char *s)
+{
+	return s[0] != '=' && strchr(s, '=') != NULL;
+}
+
+int
+pp_store_split_labels(char *list, const char ***labels, size_t *n)
+{
+	char *tok, *save = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*labels = NULL;
+	*n = 0;
+	for (tok = strtok_r(list, ",", &save); tok;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (!pp_store_valid_label(tok)) {
+			rc = PP_EINVAL;
+			goto fail;
+		}
+		if (pp_grow(labels, &cap, *n + 1, sizeof(**labels)) < 0) {
+			rc = PP_ENOMEM;
+			goto fail;
+		}
+		(*labels)[(*n)++] = tok;
+	}
+	return 0;
+fail:
+	free(*labels);
+	*labels = NULL;
+	*n = 0;
+	return rc;
 }
 
 static void
@@ -1546,28 +1612,12 @@ struct repl_events {
 	size_t head, n, lost;
 	int quiet;		/* closing a panicked environment: its
 				 * complaints say nothing new */
+	int panicked;		/* said so already */
 	char last[200];		/* the last message, not repeated */
 	/* Sites (by id) connected as far as the log says: subordinate
 	 * processes' connections come and go without a line each. */
 	unsigned char up[64];
 };
-
-/* 1 when env has a connection to the site eid now. */
-static int
-site_connected(DB_ENV *env, int eid)
-{
-	DB_REPMGR_SITE *list = NULL;
-	u_int n = 0, i;
-	int up = 0;
-
-	if (env->repmgr_site_list(env, &n, &list) != 0 || !list)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (list[i].eid == eid)
-			up = list[i].status == DB_REPMGR_CONNECTED;
-	free(list);
-	return up;
-}
 
 static void
 repl_queue(struct pp_store *st, u_int32_t ev, int eid, const char *msg)
@@ -1621,6 +1671,12 @@ repl_event(DB_ENV *env, u_int32_t ev, void *info)
 		st->perm_failed = 1;
 		break;
 	case DB_EVENT_REP_NEWMASTER:
+		/* At once: the catching up (and a lockout) may begin before
+		 * the replication process's next look (repl_watch). */
+		if (st->events && st->lockfd >= 0)
+			pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_SYNCING,
+			    F_WRLCK, 0);
+		/* FALLTHROUGH */
 	case DB_EVENT_REP_CONNECT_ESTD:
 		if (info)
 			eid = *(int *)info;
@@ -1790,8 +1846,11 @@ repl_drain(struct pp_store *st, const struct pp_store_repl_opts *o)
 			break;
 		case DB_EVENT_PANIC:
 		case DB_EVENT_REG_PANIC:
-			repl_log(o, 1, "the environment must be opened again "
-			    "(recovered by another process)");
+			/* Every call that meets the panic says it. */
+			if (!q->panicked)
+				repl_log(o, 1, "the environment must be opened "
+				    "again (recovered by another process)");
+			q->panicked = 1;
 			break;
 		/* CLIENT, MASTER, NEWMASTER: repl_watch says what the role
 		 * is (events come only with changes, not after a restart). */
@@ -1802,7 +1861,8 @@ repl_drain(struct pp_store *st, const struct pp_store_repl_opts *o)
 			repl_log(o, 1, "an election failed; trying again");
 			break;
 		case DB_EVENT_REP_MASTER_FAILURE:
-			repl_log(o, 1, "lost the master; electing another");
+			repl_log(o, 1, "lost the master; an election in %.1f s "
+			    "unless it is back", st->repl->failover_delay / 1e6);
 			break;
 		case DB_EVENT_REP_DUPMASTER:
 			repl_log(o, 1, "another site is the master too; this "
@@ -1825,7 +1885,7 @@ repl_drain(struct pp_store *st, const struct pp_store_repl_opts *o)
 		case DB_EVENT_REP_CONNECT_BROKEN:
 			if (eid >= 0 && eid < (int)sizeof(q->up)) {
 				if (!q->up[eid] || (st->env &&
-				    site_connected(st->env, eid)))
+				    pp_repl_site_connected(st->env, eid)))
 					break;
 				q->up[eid] = 0;
 			}
@@ -1869,10 +1929,69 @@ repl_start(struct pp_store *st, struct pp_err *e)
 	return 0;
 }
 
+/*
+ * Elections (pp_repl_configure turns Berkeley DB's own off): a site calls
+ * one when it has had no master it can reach for the failover delay. The
+ * master's replication process starts again whenever another process at
+ * its site dies in the store (the next one recovers it), and meanwhile
+ * the others wait for it instead of electing one of themselves. Started
+ * again, a site that was the master calls the election itself, as soon
+ * as it reaches every other site and has heard of no master for a moment
+ * (a master that the others elected while it was away would have said
+ * so): it has all the log the others have and more (what recovery
+ * wrote), so it wins, and the group keeps its master. Unless recovery
+ * lost records that a process interrupted in a transaction had sent
+ * them already (repl.h): then one of them has more log, and wins.
+ */
+#define REPL_PROBE_NS	(200 * 1000000LL)
+
+struct repl_elect {
+	int on;			/* Berkeley DB's elections are on */
+	int master;		/* this site was the master at the last look */
+	int restarted;		/* ... and started again as it */
+	int64_t since;		/* no master since then; 0: there is one */
+	int64_t reached;	/* restarted: reached every site then */
+};
+
+static void
+repl_elect(struct pp_store *st, const struct pp_store_repl_opts *o,
+    struct repl_elect *el)
+{
+	int64_t now = pp_now_ns(), due;
+
+	if (pp_repl_has_master(st->env)) {
+		el->since = el->reached = 0;
+		el->restarted = 0;
+		if (el->on && pp_repl_elections(st->env, 0) == 0)
+			el->on = 0;
+		return;
+	}
+	if (!el->since)
+		el->since = now;
+	if (el->on)
+		return;
+	due = el->since + (int64_t)st->repl->failover_delay * 1000;
+	if (el->restarted && !el->reached &&
+	    pp_repl_connected(st->env) >= st->repl->npeers)
+		el->reached = now;
+	if (el->reached && el->reached + REPL_PROBE_NS < due)
+		due = el->reached + REPL_PROBE_NS;
+	if (now < due || pp_repl_elections(st->env, 1) != 0)
+		return;
+	el->on = 1;
+	if (el->reached)
+		repl_log(o, 0, "calling an election: this site was the master "
+		    "before its replication process started again");
+	else
+		repl_log(o, 0, "no master for %.1f s: calling an election",
+		    (now - el->since) / 1e9);
+}
+
 /* Watches replication until told to stop, or until another process's
  * recovery makes the environment unusable. */
 static void
-repl_watch(struct pp_store *st, const struct pp_store_repl_opts *o)
+repl_watch(struct pp_store *st, const struct pp_store_repl_opts *o,
+    struct repl_elect *el)
 {
 	int64_t last_ckp = pp_now_ns();
 	char said[400] = "";
@@ -1891,6 +2010,12 @@ repl_watch(struct pp_store *st, const struct pp_store_repl_opts *o)
 			break;
 		r = pp_repl_role(st->env, master, sizeof(master));
 		master_now = r == PP_REPL_MASTER;
+		/* None: not started yet, or recovered under us. */
+		if (r != PP_REPL_NONE)
+			el->master = master_now;
+		repl_elect(st, o, el);
+		pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_SYNCING,
+		    pp_repl_syncing(st->env) ? F_WRLCK : F_UNLCK, 0);
 		if (r == PP_REPL_MASTER)
 			snprintf(role, sizeof(role), "this site is the master");
 		else if (r == PP_REPL_REPLICA && master[0])
@@ -1921,8 +2046,10 @@ pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
 {
 	struct pp_store *st;
 	struct repl_events *q = NULL;
+	struct repl_elect el;
 	int rc;
 
+	memset(&el, 0, sizeof(el));
 	if (!(st = calloc(1, sizeof(*st))) || !(st->dir = strdup(dir)) ||
 	    !(q = calloc(1, sizeof(*q)))) {
 		if (st)
@@ -1956,6 +2083,7 @@ pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
 		goto out;
 	}
 	st->events = q;
+	el.restarted = pp_repl_take_note(st->lockfd);
 	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_WRLCK, 1);
 	rc = repl_start(st, e);
 	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_UNLCK, 0);
@@ -1965,7 +2093,7 @@ pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
 	    "(priority %u, ack %s)", dir, st->repl->local.host,
 	    st->repl->local.port, st->repl->npeers + 1, st->repl->priority,
 	    st->repl->ack_name);
-	repl_watch(st, o);
+	repl_watch(st, o, &el);
 	/* Stopping replication closes the gate too: no process may join
 	 * while nobody is the replication process. */
 	pp_repl_lock_byte(st->lockfd, PP_REPL_BYTE_GATE, F_WRLCK, 1);
@@ -1978,7 +2106,9 @@ pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
 	 * (some 80 MB) for as long as the process lives: a new process
 	 * must take over. */
 	if (st->panic && !*o->stop) {
-		repl_log(o, 1, "starting replication again");
+		repl_log(o, 1, "starting replication again%s", el.master ?
+		    " (this site was the master)" : "");
+		pp_repl_note_master(st->lockfd, el.master);
 		rc = PP_STORE_RESTART;
 	} else {
 		repl_log(o, 0, "replication stopped");

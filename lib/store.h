@@ -67,6 +67,17 @@ void pp_store_close(struct pp_store *st);
 /* 1 when name is a valid owner name. */
 int pp_store_valid_owner(const char *name);
 
+/* 1 when s is a label a filter can ask for: "key=value", the key not
+ * empty (pp-query's -L). */
+int pp_store_valid_label(const char *s);
+
+/* Splits list, labels separated by commas (the label parameter of
+ * pp-recv's listing and page), in place into *labels and *n, for
+ * pp_store_filter's labels: *labels is malloc'd (the caller frees it; NULL
+ * when *n is 0), its strings are list's. Empty items are skipped. Returns
+ * 0, PP_EINVAL when an item is not a valid label, or PP_ENOMEM. */
+int pp_store_split_labels(char *list, const char ***labels, size_t *n);
+
 /* Adds a user and writes a fresh token to tok; only its hash is kept.
  * Returns 0, PP_EINVAL (bad name), PP_EEXIST, PP_ESTORE. */
 int pp_store_user_add(struct pp_store *st, const char *name,
@@ -167,13 +178,17 @@ struct pp_store_repl_opts {
 
 /* Runs the replication process of the store in dir (created when
  * absent): listens on the local address, connects to the peers, takes
- * part in elections, applies the master's log on a replica, writes the
- * master's checkpoints. Returns 0 once *o->stop is set; PP_STORE_RESTART
- * when another process's recovery made the environment unusable (the
- * caller must run it again in a new process, by exec: Berkeley DB keeps
- * the old environment's memory until the process ends); or PP_ENOTFOUND
- * (no dir/replication), PP_EINVAL (a bad one), PP_EBUSY (another
- * replication process runs for dir), PP_ESTORE, PP_EIO, PP_ENOMEM. */
+ * part in elections, calls one when the site has had no master for the
+ * failover delay (repl.h), applies the master's log on a replica, writes
+ * the master's checkpoints. Returns 0 once *o->stop is set;
+ * PP_STORE_RESTART when another process's recovery made the environment
+ * unusable (the caller must run it again in a new process, by exec, at
+ * once: Berkeley DB keeps the old environment's memory until the process
+ * ends; the next run, when the site was the master, calls an election as
+ * soon as it reaches the other sites, which it wins unless they have log
+ * it lost); or PP_ENOTFOUND (no dir/replication), PP_EINVAL (a bad one),
+ * PP_EBUSY (another replication process runs for dir), PP_ESTORE, PP_EIO,
+ * PP_ENOMEM. */
 int pp_store_replicate(const char *dir, const struct pp_store_repl_opts *o,
     struct pp_err *e);
 

@@ -247,13 +247,19 @@ pp_web_parse_time(const char *s, int64_t now_ns, int64_t *ns)
 }
 
 /* The filter's parameters, as given (empty ones NULL). */
-enum { P_PROGRAM, P_TYPE, P_HOST, P_SINCE, P_UNTIL, P_LIMIT, P_BEFORE, NP };
+enum {
+	P_PROGRAM, P_TYPE, P_HOST, P_LABEL, P_SINCE, P_UNTIL, P_LIMIT,
+	P_BEFORE, NP
+};
 static const char *const pnames[NP] = {
-	"program", "type", "host", "since", "until", "limit", "before",
+	"program", "type", "host", "label", "since", "until", "limit",
+	"before",
 };
 
 struct params {
 	char *v[NP];
+	char *label_list;	/* a copy of v[P_LABEL], split */
+	const char **labels;	/* into these, f's */
 	struct pp_store_filter f;
 	size_t limit;
 	int has_cursor;
@@ -268,6 +274,8 @@ params_release(struct params *p)
 
 	for (i = 0; i < NP; i++)
 		free(p->v[i]);
+	free(p->label_list);
+	free(p->labels);
 }
 
 /* Reads the parameters and makes the filter of them. Returns 0, PP_ENOMEM,
@@ -300,6 +308,19 @@ params_read(struct params *p, const struct pp_http_request *req,
 	else
 		p->f.sample_type = p->v[P_TYPE];
 	p->f.host = p->v[P_HOST];
+	/* The labels as the listing API takes them, all to match. */
+	if (p->v[P_LABEL]) {
+		if (!(p->label_list = strdup(p->v[P_LABEL])))
+			return pp_err_set(e, PP_ENOMEM, "out of memory");
+		err = pp_store_split_labels(p->label_list, &p->labels,
+		    &p->f.nlabels);
+		if (err == PP_ENOMEM)
+			return pp_err_set(e, PP_ENOMEM, "out of memory");
+		if (err)
+			return pp_err_set(e, PP_EINVAL, "'label' is key=value, "
+			    "or several separated by commas");
+		p->f.labels = p->labels;
+	}
 	if (p->v[P_SINCE] && pp_web_parse_time(p->v[P_SINCE], now,
 	    &p->f.since_ns) < 0)
 		return pp_err_set(e, PP_EINVAL, "'since' is not a time: use "
@@ -352,6 +373,7 @@ filter_url(struct pp_buf *b, const char *path, const struct params *p,
 	url_param(b, "program", p->v[P_PROGRAM]);
 	url_param(b, "type", type);
 	url_param(b, "host", p->v[P_HOST]);
+	url_param(b, "label", p->v[P_LABEL]);
 	url_param(b, "since", p->v[P_SINCE]);
 	url_param(b, "until", p->v[P_UNTIL]);
 	if (extra)
@@ -361,7 +383,20 @@ filter_url(struct pp_buf *b, const char *path, const struct params *p,
 /*
  * The listing: the newest rows of the selection, kept in a min-heap of
  * at most limit rows while the store is walked.
+ *
+ * The store walks a selection by program, type and time, not newest
+ * first, so the newest rows are known only when every profile before the
+ * cursor has been seen. The first walk counts: it stops past
+ * PP_WEB_MAX_COUNT, and when it did not stop, it saw everything. Else the
+ * rows come from a window of time below the cursor, [since, top]: widened
+ * (four times, from a minute) while it holds no more than a page, and
+ * halved while it holds more than WINDOW_PAGES pages. Every walk is so
+ * bounded, and a window that holds more than a page holds the newest
+ * rows of all, as nothing older than its start can be newer.
  */
+
+#define PAST_BOUND	1	/* list_one: more than the walk may see */
+#define WINDOW_PAGES	8	/* a window holds at most this many pages */
 
 struct row {
 	uint64_t id;
@@ -376,8 +411,12 @@ struct listing {
 	const struct params *p;
 	struct row *rows;	/* a min-heap by (start_ns, id) */
 	size_t n;
-	size_t total;		/* profiles the filter selects */
-	size_t older;		/* of them, before the cursor */
+	int counting;		/* the first walk: total, type and mixed */
+	size_t total;		/* profiles the filter selects, up to
+				 * PP_WEB_MAX_COUNT + 1 */
+	size_t older;		/* of them (of the window's), before the
+				 * cursor */
+	size_t bound;		/* the walk stops past this many older */
 	char *type;		/* their type, when they share one */
 	int mixed;		/* they do not */
 	int oom;
@@ -477,8 +516,9 @@ list_one(const struct pp_store_rec *rec, void *arg)
 	const struct params *p = l->p;
 	struct row r;
 
-	l->total++;
-	if (!l->mixed) {
+	if (l->counting && ++l->total > PP_WEB_MAX_COUNT)
+		return PAST_BOUND;
+	if (l->counting && !l->mixed) {
 		if (!l->type) {
 			if (!(l->type = strdup(rec->type)))
 				goto oom;
@@ -489,7 +529,8 @@ list_one(const struct pp_store_rec *rec, void *arg)
 	if (p->has_cursor && !newer(p->cur_start, p->cur_id, rec->start_ns,
 	    rec->id))
 		return 0;
-	l->older++;
+	if (++l->older > l->bound)
+		return PAST_BOUND;
 	if (l->n == p->limit && !newer(rec->start_ns, rec->id,
 	    l->rows[0].start_ns, l->rows[0].id))
 		return 0;
@@ -507,6 +548,76 @@ list_one(const struct pp_store_rec *rec, void *arg)
 oom:
 	l->oom = 1;
 	return PP_ENOMEM;
+}
+
+/* Walks the profiles of the filter that started at since or later
+ * (INT64_MIN: all of them) and before the cursor, into an empty heap;
+ * stops past bound of them. Returns 0, PAST_BOUND, or the store's error. */
+static int
+walk_window(struct pp_store *st, struct listing *l, int64_t since,
+    size_t bound, struct pp_err *e)
+{
+	const struct params *p = l->p;
+	struct pp_store_filter f = p->f;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		row_release(&l->rows[i]);
+	l->n = 0;
+	l->older = 0;
+	l->counting = 0;
+	l->bound = bound;
+	f.since_ns = since;
+	/* Nothing newer than the cursor is walked (until 0 is no end). */
+	if (p->has_cursor && (!f.until_ns || p->cur_start < f.until_ns))
+		f.until_ns = p->cur_start ? p->cur_start : 1;
+	return pp_store_select(st, &f, list_one, l, e);
+}
+
+/* The rows before the cursor when more than PP_WEB_MAX_COUNT profiles
+ * match: see above. Returns 0 or the store's error. */
+static int
+list_window(struct pp_store *st, struct listing *l, struct pp_err *e)
+{
+	const struct params *p = l->p;
+	int64_t floor = p->f.since_ns ? p->f.since_ns : INT64_MIN;
+	int64_t top = p->f.until_ns ? p->f.until_ns : pp_now_ns();
+	int64_t hi, lo = 0, t;
+	uint64_t w = 60 * (uint64_t)1000000000;
+	size_t bound = WINDOW_PAGES * (p->limit + 1);
+	int too_many = 0, all, rc;
+
+	if (p->has_cursor && (!p->f.until_ns || p->cur_start < top))
+		top = p->cur_start;
+	hi = top;	/* a window that starts at hi holds at most a page */
+	for (;;) {
+		all = 0;
+		if (too_many && (uint64_t)hi - (uint64_t)lo <= 1)
+			/* More than WINDOW_PAGES - 1 pages started in one
+			 * nanosecond, at lo: all of them it is. */
+			return walk_window(st, l, lo, SIZE_MAX, e);
+		if (too_many) {
+			t = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 2);
+		} else {
+			if (w > INT64_MAX || __builtin_sub_overflow(top,
+			    (int64_t)w, &t) || t <= floor) {
+				t = floor;
+				all = 1;
+			}
+			w *= 4;
+		}
+		rc = walk_window(st, l, t, bound, e);
+		if (rc < 0)
+			return rc;
+		if (rc == PAST_BOUND) {
+			lo = t;		/* holds too many */
+			too_many = 1;
+		} else if (all || l->older > p->limit) {
+			return 0;
+		} else {
+			hi = t;
+		}
+	}
 }
 
 static int
@@ -556,6 +667,8 @@ page_form(struct pp_buf *b, const struct params *p)
 	form_field(b, "Program", "program", p->v[P_PROGRAM], NULL);
 	form_field(b, "Type", "type", p->v[P_TYPE], " list=\"types\"");
 	form_field(b, "Host", "host", p->v[P_HOST], NULL);
+	form_field(b, "Labels", "label", p->v[P_LABEL],
+	    " placeholder=\"env=prod,zone=a\"");
 	form_field(b, "Since", "since", p->v[P_SINCE],
 	    " placeholder=\"1h, 2d, 2024-05-01T10:00\"");
 	form_field(b, "Until", "until", p->v[P_UNTIL],
@@ -635,7 +748,7 @@ serve_page(struct pp_store *st, const char *owner,
 	struct pp_err pe = { 0 }, se = { 0 };
 	const char *type;
 	size_t i;
-	int rc, bad = 0;
+	int rc, bad = 0, many;
 
 	memset(&l, 0, sizeof(l));
 	pp_buf_init(&b);
@@ -655,11 +768,16 @@ serve_page(struct pp_store *st, const char *owner,
 		goto done;
 	}
 	l.p = &p;
+	l.counting = 1;
+	l.bound = SIZE_MAX;
 	if (!(l.rows = calloc(p.limit, sizeof(*l.rows)))) {
 		rc = fail(a, 500, e, PP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = pp_store_select(st, &p.f, list_one, &l, &se)) < 0) {
+	rc = pp_store_select(st, &p.f, list_one, &l, &se);
+	if (rc == PAST_BOUND)
+		rc = list_window(st, &l, &se);
+	if (rc < 0) {
 		if (rc == PP_ENOMEM || l.oom) {
 			rc = fail(a, 500, e, PP_ENOMEM, "out of memory");
 			goto out;
@@ -669,14 +787,21 @@ serve_page(struct pp_store *st, const char *owner,
 		goto out;
 	}
 	qsort(l.rows, l.n, sizeof(*l.rows), cmp_newest);
-	snprintf(a->detail, sizeof(a->detail), "page of %zu of %zu profiles",
-	    l.n, l.total);
+	many = l.total > PP_WEB_MAX_COUNT;
+	snprintf(a->detail, sizeof(a->detail), "page of %zu of %s%zu "
+	    "profiles", l.n, many ? "more than " : "", many ?
+	    (size_t)PP_WEB_MAX_COUNT : l.total);
 	if (l.total == 0) {
 		pp_buf_adds(&b, "<p id=\"count\">No profiles match.</p>\n");
 		goto done;
 	}
-	pp_buf_addf(&b, "<p id=\"count\">%zu profile%s match%s", l.total,
-	    l.total == 1 ? "" : "s", l.total == 1 ? "es" : "");
+	if (many)
+		pp_buf_addf(&b, "<p id=\"count\">More than %d profiles match",
+		    PP_WEB_MAX_COUNT);
+	else
+		pp_buf_addf(&b, "<p id=\"count\">%zu profile%s match%s",
+		    l.total, l.total == 1 ? "" : "s",
+		    l.total == 1 ? "es" : "");
 	if (l.n < l.total && p.has_cursor)
 		pp_buf_addf(&b, "; %zu older ones are shown", l.n);
 	else if (l.n < l.total)

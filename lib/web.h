@@ -4,20 +4,24 @@
  * Pages (GET only; pp-recv has authenticated the owner first, with HTTP
  * basic auth when a browser asks):
  *
- *   /?program=&type=&host=&since=&until=&limit=N&before=CURSOR
+ *   /?program=&type=&host=&label=&since=&until=&limit=N&before=CURSOR
  *       text/html: the owner's profiles, newest first, limit rows (1 to
- *       1000, default 100) started before the cursor; a form with the
- *       filters; each row links to its call graph, its flame graph and
- *       its pprof (/v1/profiles/ID); a link to the next, older rows; and
- *       the links to all the profiles the filter selects merged. Empty
- *       parameters are absent ones.
+ *       1000, default 100) started before the cursor; how many the
+ *       filter selects (counted up to PP_WEB_MAX_COUNT: beyond, "more
+ *       than" that); a form with the filters; each row links to its call
+ *       graph, its flame graph and its pprof (/v1/profiles/ID); a link to
+ *       the next, older rows; and the links to all the profiles the
+ *       filter selects merged. Empty parameters are absent ones. Its cost
+ *       follows PP_WEB_MAX_COUNT and the page, not the owner's profiles.
  *   /v1/profiles/ID.svg          the profile's call graph (pp-render -f svg)
  *   /v1/profiles/ID.flame.svg    its flame graph (pp-render -f flame)
- *   /v1/merged.svg?program=&type=&host=&since=&until=
+ *   /v1/merged.svg?program=&type=&host=&label=&since=&until=
  *   /v1/merged.flame.svg?...     the profiles the filter selects, merged
  *       (at most PP_WEB_MAX_MERGE of them, of one type), drawn the same
  *       ways.
  *
+ * label is as in the listing API (pp_store_split_labels): "key=value",
+ * or several separated by commas, all of which a profile must have.
  * since and until are Unix seconds (as in the API), "now", a duration
  * before now ("90m", "1h30m", "2d"; units s m h d w), or a UTC date and
  * time "YYYY-MM-DD[THH:MM[:SS]][Z]" (a space may replace the T). The
@@ -50,6 +54,11 @@
 
 #define PP_WEB_MAX_MERGE	1000	/* profiles in one merged drawing */
 #define PP_WEB_MAX_ROWS		1000	/* rows of one page */
+#define PP_WEB_MAX_COUNT	10000	/* profiles a page counts */
+
+_Static_assert(PP_WEB_MAX_COUNT > PP_WEB_MAX_ROWS &&
+    PP_WEB_MAX_COUNT >= PP_WEB_MAX_MERGE, "a page counts past a page and "
+    "past a merge");
 
 struct pp_web_opts {
 	/* The pp-render to run. NULL: $PP_RENDER when set and not empty,

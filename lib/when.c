@@ -88,7 +88,10 @@ pp_parse_time(const char *s, int64_t now_ns, int64_t *ns)
 			end++;
 		if (*end)
 			continue;
-		if ((t = timegm(&tm)) == (time_t)-1)
+		/* Years before 1678 or after 2261 do not fit in int64 ns. */
+		if ((t = timegm(&tm)) == (time_t)-1 ||
+		    t > INT64_MAX / 1000000000LL ||
+		    t < INT64_MIN / 1000000000LL)
 			return PP_EINVAL;
 		*ns = (int64_t)t * 1000000000LL;
 		return 0;

@@ -26,4 +26,24 @@ test_expect_success 'a profile with a sample of no locations merges with itself'
 	grep "^samples 2$" summary
 '
 
+test_expect_success 'a date that does not fit in int64 nanoseconds is refused' '
+	test_expect_code 2 pp-query -d nowhere -l --until 1012-11-26 2>err &&
+	cat err &&
+	grep "^pp-query: --until wants a time (.*), not '\''1012-11-26'\''\$" err &&
+	test_expect_code 2 pp-query -d nowhere -l --since 2300-01-01 2>err &&
+	grep "^pp-query: --since wants a time" err
+'
+
+test_expect_success 'a listing with a parameter that decodes to a NUL byte: 400' '
+	pp-recv -d store user add alice | tail -n 1 >token &&
+	printf "GET /v1/profiles?program=a&limit=2%%00 HTTP/1.1\r\nAuthorization: Bearer %s\r\n\r\n" \
+		"$(cat token)" | pp-recv -d store -L log >resp &&
+	cat resp &&
+	head -n 1 resp | grep "^HTTP/1.1 400 " &&
+	grep "^{\"error\":\"a query parameter decodes to a NUL byte\"}" resp &&
+	printf "GET /v1/profiles?program=%%00&limit=2 HTTP/1.1\r\nAuthorization: Bearer %s\r\n\r\n" \
+		"$(cat token)" | pp-recv -d store -L log >resp &&
+	head -n 1 resp | grep "^HTTP/1.1 400 "
+'
+
 test_done

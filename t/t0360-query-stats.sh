@@ -3,7 +3,8 @@
 # shares must be right (profiles built here with known numbers; the shared
 # Go and C++ profiles and a recorded program checked against go tool
 # pprof), and nothing private may show: no owner, host, program, label,
-# pid, path, or function outside a system library.
+# pid, path, or function outside a system library; nor a library that
+# fewer than --min-owners owners have time in.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pb.sh"
 
@@ -137,9 +138,9 @@ users() {
 }
 
 # flat <JSON: the summary as lines ("cpu_ns N", "lib NAME N", "fn LIB
-# NAME N" ...); a share that is not its cpu_ns over the total, or a field
-# outside the documented ones, is a line of its own that no expected
-# output has.
+# NAME N", "other COUNT N" ...); a share that is not its cpu_ns over the
+# total, or a field outside the documented ones, is a line of its own that
+# no expected output has.
 flat() {
 	perl -MJSON::PP -e '
 		local $/;
@@ -156,12 +157,13 @@ flat() {
 			    if abs($share - $want) > 1e-5 * $want + 1e-12;
 		}
 		keys_are($j, "allocator cpu_ns gc go_cpu_ns go_profiles " .
-		    "left_out libraries profiles");
+		    "left_out libraries min_owners other_libraries profiles");
+		keys_are($j->{other_libraries}, "cpu_ns libraries share");
 		keys_are($j->{allocator}, "self_ns self_share total_ns total_share");
 		keys_are($j->{gc}, "cpu_ns go_share share");
 		my $t = $j->{cpu_ns};
-		print "$_ $j->{$_}\n" for qw(profiles go_profiles left_out
-		    cpu_ns go_cpu_ns);
+		print "$_ $j->{$_}\n" for qw(min_owners profiles go_profiles
+		    left_out cpu_ns go_cpu_ns);
 		my $a = $j->{allocator};
 		print "allocator_self $a->{self_ns}\n";
 		print "allocator_total $a->{total_ns}\n";
@@ -180,12 +182,16 @@ flat() {
 				print "fn $l->{name} $f->{name} $f->{cpu_ns}\n";
 				near($f->{name}, $f->{share}, $f->{cpu_ns}, $t);
 			}
-		}'
+		}
+		my $o = $j->{other_libraries};
+		print "other $o->{libraries} $o->{cpu_ns}\n";
+		near("other", $o->{share}, $o->{cpu_ns}, $t);'
 }
 
 # The words that must never show: owners, hosts, programs, labels, pids,
 # paths and private functions of the profiles below.
-PRIVATE='alice bob alicehost bobhost secret team=blue blue 987651 987652
+PRIVATE='alice bob carol alicehost bobhost carolhost secret team=blue blue
+	987651 987652 987653
 	/home /opt /srv vendor main genprof pprof-example-app-go cppbench
 	math/big crypto/sha256 fib.Fibonacci runtime. clear_page_erms kallsyms'
 
@@ -280,26 +286,53 @@ test_expect_success 'two owners'"'"' profiles with known numbers' '
 	grep "bob .* secretgo .* bobhost" list
 '
 
-test_expect_success 'the table' '
-	pp-query -d store --stats >out &&
-	cat >expect <<-\EOF &&
-	PROFILES  3 (1 Go; 1 left out, without CPU time)
-	CPU       1.73s (Go 820ms)
+# The head of the table of store, the same whatever --min-owners says.
+cat >head <<'EOF'
+PROFILES  3 (1 Go; 1 left out, without CPU time)
+CPU       1.73s (Go 820ms)
 
-	       CPU    SHARE  CATEGORY
-	     290ms   16.76%  allocator, self
-	     400ms   23.12%  allocator, total
-	     160ms    9.25%  garbage collector (Go)
+       CPU    SHARE  CATEGORY
+     290ms   16.76%  allocator, self
+     400ms   23.12%  allocator, total
+     160ms    9.25%  garbage collector (Go)
 
-	       CPU    SHARE  LIBRARY / FUNCTION
-	     310ms   17.92%  libc
-	     100ms    5.78%    malloc
-	      80ms    4.62%    __memmove_avx_unaligned_erms
-	      50ms    2.89%    _int_malloc
-	      40ms    2.31%    memcpy
-	      20ms    1.16%    malloc_consolidate.part.0
-	      10ms    0.58%    [unknown]
-	      10ms    0.58%    _int_free
+       CPU    SHARE  LIBRARY / FUNCTION
+EOF
+
+# libc in it: alice's and bob's.
+cat >libc <<'EOF'
+     310ms   17.92%  libc
+     100ms    5.78%    malloc
+      80ms    4.62%    __memmove_avx_unaligned_erms
+      50ms    2.89%    _int_malloc
+      40ms    2.31%    memcpy
+      20ms    1.16%    malloc_consolidate.part.0
+      10ms    0.58%    [unknown]
+      10ms    0.58%    _int_free
+EOF
+
+# table_is ARG... <TAIL: pp-query -d store --stats ARG... writes head,
+# then TAIL.
+table_is() {
+	pp-query -d store --stats "$@" >out &&
+	cat head - >expect &&
+	test_cmp expect out
+}
+
+test_expect_success 'the table: two owners are too few to name a library' '
+	table_is <<-\EOF
+	     430ms   24.86%  (4 other libraries)
+	EOF
+'
+
+test_expect_success 'the table with --min-owners 2: the library of both owners' '
+	cat libc - <<-\EOF | table_is --min-owners 2
+	     120ms    6.94%  (3 other libraries)
+	EOF
+'
+
+test_expect_success 'the table with --min-owners 1: every library' '
+	cat libc - <<-\EOF | table_is --min-owners 1
 	      60ms    3.47%  libm
 	      60ms    3.47%    sin
 	      50ms    2.89%  libstdc++
@@ -308,13 +341,13 @@ test_expect_success 'the table' '
 	      10ms    0.58%  libz
 	      10ms    0.58%    inflate
 	EOF
-	test_cmp expect out
 '
 
 test_expect_success 'JSON: the same numbers, the documented fields only' '
-	pp-query -d store --stats -o json >out.json &&
+	pp-query -d store --stats --min-owners 1 -o json >out.json &&
 	flat <out.json >got &&
 	cat >expect <<-\EOF &&
+	min_owners 1
 	profiles 3
 	go_profiles 1
 	left_out 1
@@ -338,10 +371,107 @@ test_expect_success 'JSON: the same numbers, the documented fields only' '
 	fn libstdc++ operator delete(void*) 20000000
 	lib libz 10000000
 	fn libz inflate 10000000
+	other 0 0
 	EOF
 	test_cmp expect got &&
 	grep "\"self_share\": 0.16763," out.json &&
-	grep "\"go_share\": 0.195122$" out.json
+	grep "\"go_share\": 0.195122$" out.json &&
+	pp-query -d store --stats -o json >out3.json &&
+	flat <out3.json >got &&
+	sed -e "s/^min_owners 1$/min_owners 3/" -e "/^lib /d" -e "/^fn /d" \
+		-e "s/^other 0 0$/other 4 430000000/" expect >expect3 &&
+	test_cmp expect3 got &&
+	grep "\"share\": 0.248555$" out3.json
+'
+
+# Carol's C program: libc, as alice's and bob's, and libm, as alice's.
+cat >carol.prof <<'EOF'
+comment #pp program=secretcarol
+comment #pp host=carolhost
+comment #pp pid=987653
+map 1 /srv/carol/secretcarol
+map 2 /usr/lib/x86_64-linux-gnu/libc.so.6
+map 3 /usr/lib/x86_64-linux-gnu/libm.so.6
+30 1:secret_carol_loop;1:secret_carol_start
+6 2:strlen;1:secret_carol_loop;1:secret_carol_start
+3 3:cos;1:secret_carol_loop;1:secret_carol_start
+1 2:malloc;1:secret_carol_loop;1:secret_carol_start
+EOF
+
+# The libraries of store4 by owners with time in them: libc 3, libm 2
+# (alice's sin, carol's cos), libstdc++ 1 and libz 1 (alice's).
+test_expect_success 'a library of fewer owners is not named; its time is the other row'"'"'s' '
+	mkprof carol.pb <carol.prof &&
+	users store4 alice bob carol &&
+	STORE=store4 push alice alice.pb && STORE=store4 push bob bob.pb &&
+	STORE=store4 push carol carol.pb &&
+	pp-query -d store4 --stats -o json >s4.json &&
+	flat <s4.json >got &&
+	cat >expect <<-\EOF &&
+	min_owners 3
+	profiles 3
+	go_profiles 1
+	left_out 0
+	cpu_ns 2130000000
+	go_cpu_ns 820000000
+	allocator_self 300000000
+	allocator_total 410000000
+	gc 160000000
+	lib libc 380000000
+	fn libc malloc 110000000
+	fn libc __memmove_avx_unaligned_erms 80000000
+	fn libc strlen 60000000
+	fn libc _int_malloc 50000000
+	fn libc memcpy 40000000
+	fn libc malloc_consolidate.part.0 20000000
+	fn libc [unknown] 10000000
+	fn libc _int_free 10000000
+	other 3 150000000
+	EOF
+	test_cmp expect got &&
+	pp-query -d store4 --stats >s4.txt &&
+	tail -n 10 s4.txt >got &&
+	cat >expect <<-\EOF &&
+	     380ms   17.84%  libc
+	     110ms    5.16%    malloc
+	      80ms    3.76%    __memmove_avx_unaligned_erms
+	      60ms    2.82%    strlen
+	      50ms    2.35%    _int_malloc
+	      40ms    1.88%    memcpy
+	      20ms    0.94%    malloc_consolidate.part.0
+	      10ms    0.47%    [unknown]
+	      10ms    0.47%    _int_free
+	     150ms    7.04%  (3 other libraries)
+	EOF
+	test_cmp expect got &&
+	for w in libm sin cos libstdc++ _Znwm "operator delete" libz inflate; do
+		! grep -F -e "$w" s4.txt s4.json || return 1
+	done &&
+	private s4.txt s4.json &&
+	pp-query -d store4 --stats --min-owners 2 -o json | flat >got2 &&
+	grep "^lib libm 90000000$" got2 && grep "^fn libm sin 60000000$" got2 &&
+	grep "^fn libm cos 30000000$" got2 && grep "^other 2 60000000$" got2 &&
+	! grep -e libstdc++ -e libz got2 &&
+	pp-query -d store4 --stats --min-owners 1 -o json | flat >got1 &&
+	grep "^lib libstdc++ 50000000$" got1 && grep "^lib libz 10000000$" got1 &&
+	grep "^fn libz inflate 10000000$" got1 && grep "^other 0 0$" got1 &&
+	pp-query -d store4 --stats --min-owners 1 >s4-1.txt &&
+	grep "^      10ms    0.47%  libz$" s4-1.txt &&
+	! grep "other librar" s4-1.txt &&
+	pp-query -d store4 --stats --min-owners 4 -o json | flat >got4 &&
+	grep "^other 4 530000000$" got4 && ! grep "^lib " got4
+'
+
+# alice's operator new and delete are allocator time in libstdc++, which
+# is named only with --min-owners 1.
+test_expect_success 'the allocator and the collector are over every owner'"'"'s profiles' '
+	for n in 1 2 3 4; do
+		pp-query -d store4 --stats --min-owners $n -o json | flat |
+		grep -e "^allocator" -e "^gc" -e "^cpu_ns" >alloc.$n || return 1
+	done &&
+	test_cmp alloc.1 alloc.2 && test_cmp alloc.1 alloc.3 &&
+	test_cmp alloc.1 alloc.4 &&
+	grep "^allocator_self 300000000$" alloc.1
 '
 
 test_expect_success 'no owner, host, program, label, pid, path or private function shows' '
@@ -355,10 +485,15 @@ test_expect_success 'no owner, host, program, label, pid, path or private functi
 test_expect_success 'the usual options narrow the selection' '
 	pp-query -d store -u alice --stats -o json | flat >alice &&
 	grep "^profiles 1$" alice && grep "^cpu_ns 910000000$" alice &&
-	grep "^gc 0$" alice && ! grep memcpy alice &&
-	pp-query -d store -p secretgo --stats -o json | flat >bob &&
+	grep "^gc 0$" alice && grep "^other 4 390000000$" alice &&
+	! grep "^lib " alice &&
+	pp-query -d store -p secretgo --stats --min-owners 1 -o json |
+	flat >bob &&
 	grep "^go_profiles 1$" bob && grep "^cpu_ns 820000000$" bob &&
 	grep "^fn libc memcpy 40000000$" bob && ! grep libm bob &&
+	grep "^other 0 0$" bob &&
+	pp-query -d store -p secretgo --stats -o json | flat >bob3 &&
+	grep "^other 1 40000000$" bob3 && ! grep "^lib " bob3 &&
 	pp-query -d store -L team=blue --stats -o json | flat >l &&
 	test_cmp alice l &&
 	pp-query -d store -H bobhost --stats -o json | flat >h &&
@@ -366,7 +501,7 @@ test_expect_success 'the usual options narrow the selection' '
 	pp-query -d store --until 2025-01-01 --stats -o json | flat >none &&
 	grep "^profiles 0$" none && grep "^cpu_ns 0$" none &&
 	pp-query -d store --since 2025-01-01 --stats -t cpu -o json |
-	flat >since && test_cmp got since &&
+	flat >since && flat <out3.json >all && test_cmp all since &&
 	pp-query -d store -p nosuch --stats >empty &&
 	grep "^PROFILES  0 (0 Go; 0 left out" empty
 '
@@ -388,7 +523,15 @@ test_expect_success 'bad usage: --remote, listing, comparing, expiring, other ty
 	test_expect_code 2 pp-query -d store -o json 2>err &&
 	grep "goes with -l or --stats" err &&
 	test_must_fail pp-query -d nostore --stats 2>err &&
-	grep "no store" err
+	grep "no store" err &&
+	for n in 0 -1 x 2x ""; do
+		test_expect_code 2 pp-query -d store --stats --min-owners "$n" \
+			>out 2>err &&
+		grep "^pp-query: --min-owners wants a count of 1 or more" err &&
+		test ! -s out || return 1
+	done &&
+	test_expect_code 2 pp-query -d store -l --min-owners 2 2>err &&
+	grep "^pp-query: --min-owners goes with --stats" err
 '
 
 # The allocator and the collector as go tool pprof regular expressions,
@@ -435,7 +578,7 @@ if test_have_go; then
 		STORE=store2 push bob "$S/parca-fib.pb.gz" &&
 		STORE=store2 push bob "$S/pprof-cppbench-nosym.cpu.pb.gz" &&
 		STORE=store2 push bob bob.pb &&
-		pp-query -d store2 --stats -o json >s.json &&
+		pp-query -d store2 --stats --min-owners 1 -o json >s.json &&
 		flat <s.json >got &&
 		cpu=0 gc=0 total=0 self=0 &&
 		# bob.pb has samples/count alone: pprof counts samples, pp-query
@@ -466,7 +609,9 @@ if test_have_go; then
 		grep "^allocator_total $total$" got &&
 		grep "^allocator_self $self$" got &&
 		sed -n "/^lib/,\$p" got >libs &&
-		pp-query -d store --stats -o json | flat | sed -n "/^lib/,\$p" >want &&
+		grep "^lib " libs &&
+		pp-query -d store --stats --min-owners 1 -o json | flat |
+		sed -n "/^lib/,\$p" >want &&
 		test_cmp want libs &&
 		pp-query -d store2 --stats >s.txt &&
 		private s.txt s.json
@@ -521,7 +666,7 @@ if command -v go >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
 		pp-record --cpu -F 250 -o rec -l team=blue -- ./secretwork &&
 		users store3 alice &&
 		STORE=store3 push alice rec/secretwork.*.cpu.pb.gz &&
-		pp-query -d store3 --stats -o json >r.json &&
+		pp-query -d store3 --stats --min-owners 1 -o json >r.json &&
 		flat <r.json >got &&
 		f=$(ls rec/secretwork.*.cpu.pb.gz) &&
 		go tool pprof -raw -symbolize=none "$f" 2>/dev/null >raw &&
@@ -557,6 +702,12 @@ if command -v go >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
 		grep "^fn libc " want && grep "^fn libm " want &&
 		grep "^lib\|^fn" got | sort >libs &&
 		test_cmp want libs &&
+		pp-query -d store3 --stats -o json | flat >got3 &&
+		! grep "^lib \|^fn " got3 &&
+		awk "/^lib / { n++; t += \$3 }
+			END { printf \"other %d %.0f\\n\", n, t }" libs >want3 &&
+		grep "^other " got3 >other3 &&
+		test_cmp want3 other3 &&
 		go tool pprof -top -symbolize=none -unit=ns "$f" 2>/dev/null |
 		sed -n "s/.* of \([0-9]*\)ns total$/\1/p" >t &&
 		grep "^cpu_ns $(cat t)$" got &&

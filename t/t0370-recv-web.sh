@@ -1,8 +1,10 @@
 #!/bin/bash
 # pp-recv's web pages (lib/web.h) under a real openbsd-inetd on loopback:
-# the HTML listing of the caller's own profiles, its filters and paging,
-# the call graphs, flame graphs, merged views and pprof downloads it links
-# to, hostile names that must only ever appear escaped, the security
+# the HTML listing of the caller's own profiles, its filters (labels as
+# pp-query -L takes them) and paging, its count (bounded: "more than
+# 10000", with the right rows all the same), the call graphs, flame graphs,
+# merged views and pprof downloads it links to, hostile names and
+# parameters that must only ever appear escaped, the security
 # headers; pp-render as a child (its descriptors, its deadline) with
 # requests piped into pp-recv; and a real browser: headless Chromium driven
 # through chromedriver's W3C WebDriver API logs in, opens a flame graph,
@@ -18,15 +20,16 @@ export HOME
 unset PP_URL PP_RENDER XDG_CONFIG_HOME
 mkdir -p "$HOME"
 
-# mkprof FILE PROGRAM HOST START LABEL KIND STACK=VALUE...: a profile with
-# pp's metadata (program, host, a label unless empty), started at START
-# (Unix seconds), 10 s long, of KIND cpu or heap, with one sample per
-# "root;...;leaf=VALUE" (a function name is any bytes but NUL, ';', '=').
+# mkprof FILE PROGRAM HOST START LABELS KIND STACK=VALUE...: a profile
+# with pp's metadata (program, host, labels: none, one, or several
+# separated by '|'), started at START (Unix seconds), 10 s long, of KIND
+# cpu or heap, with one sample per "root;...;leaf=VALUE" (a function name
+# is any bytes but NUL, ';', '=').
 mkprof() {
 	local file=$1 prog=$2 host=$3 start=$4 label=$5 kind=$6
 	shift 6
 	local -A fid=()
-	local -a strs names
+	local -a strs names labels
 	local funcs= locs= samples= comments= st s stack v n i id ids
 	if [ "$kind" = heap ]; then
 		strs=("" inuse_objects count inuse_space bytes)
@@ -35,10 +38,11 @@ mkprof() {
 	fi
 	strs+=(/bin/x "#pp program=$prog" "#pp host=$host")
 	comments="$(pb_int 13 6) $(pb_int 13 7)"
-	if [ -n "$label" ]; then
-		strs+=("#pp label=$label")
-		comments="$comments $(pb_int 13 8)"
-	fi
+	IFS='|' read -ra labels <<<"$label"
+	for s in "${labels[@]}"; do
+		strs+=("#pp label=$s")
+		comments="$comments $(pb_int 13 $((${#strs[@]} - 1)))"
+	done
 	for s in "$@"; do
 		v=${s##*=} stack=${s%=*}
 		IFS=';' read -ra names <<<"$stack"
@@ -353,15 +357,11 @@ test_expect_success 'another owner'"'"'s id, or no id at all: 404' '
 	test "$(cat code)" = 405
 '
 
-test_expect_success 'hostile names appear on the page only escaped' '
-	web alice / &&
-	! grep -e "<script" -e "<img" -e "<b " body &&
-	grep -F "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;x" body &&
-	grep -F "h&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" body &&
-	grep -F "k=&lt;b onmouseover=alert(3)&gt;&quot;&#39;" body &&
-	grep -F "href=\"/?program=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%22%27%26x\"" body &&
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c "
+# parse_page FILE: fails when FILE, read by python's HTML parser, has an
+# element or attribute that runs script, or a link that leaves the site.
+parse_page() {
+	command -v python3 >/dev/null 2>&1 || return 0
+	python3 -c "
 import sys
 from html.parser import HTMLParser
 class P(HTMLParser):
@@ -373,9 +373,18 @@ class P(HTMLParser):
                 sys.exit(\"attribute \" + k)
             if k == \"href\" and not v.startswith(\"/\"):
                 sys.exit(\"link \" + v)
-P().feed(open(\"body\").read())
-"
-	fi &&
+P().feed(open(sys.argv[1]).read())
+" "$1"
+}
+
+test_expect_success 'hostile names appear on the page only escaped' '
+	web alice / &&
+	! grep -e "<script" -e "<img" -e "<b " body &&
+	grep -F "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;x" body &&
+	grep -F "h&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" body &&
+	grep -F "k=&lt;b onmouseover=alert(3)&gt;&quot;&#39;" body &&
+	grep -F "href=\"/?program=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%22%27%26x\"" body &&
+	parse_page body &&
 	web alice "/?program=$(printf %s "$HOSTILE_PROG" | od -An -tx1 | tr -d " \n" | sed "s/../%&/g")" &&
 	rows >got && stored a4 >want && test_cmp want got &&
 	grep -F "<input name=\"program\" value=\"&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;x\">" body &&
@@ -401,11 +410,12 @@ test_expect_success 'a hostile function name appears in the drawings only escape
 # pp-render run by pp-recv with requests piped in, PP_RENDER naming a
 # stand-in for it.
 
-# pipe_get PATH: GET PATH with alice's token through pp-recv on a pipe;
-# the answer into resp, its body into body.
+# pipe_get PATH [PP-RECV-ARG...]: GET PATH with the token of $PIPE_USER
+# (default alice) through pp-recv on a pipe; the answer into resp, its
+# body into body.
 pipe_get() {
 	printf "GET %s HTTP/1.1\r\nAuthorization: Bearer %s\r\n\r\n" "$1" \
-		"$(cat alice.token)" >req &&
+		"$(cat "${PIPE_USER:-alice}.token")" >req &&
 	pp-recv -d "$RECV_STORE" -L pipe.log "${@:2}" <req >resp
 	sed '1,/^\r$/d' resp >body
 }
@@ -451,6 +461,185 @@ test_expect_success 'pp-render that fails, is missing, or is too slow: 500, 500,
 	grep "did not finish in time: killed" pipe.log &&
 	pid=$(cat slow.pid) &&
 	! kill -0 "$pid" 2>/dev/null
+'
+
+# Labels: carol's profiles of one program, with labels or without.
+
+test_expect_success 'labels: carol with four profiles, labelled differently' '
+	add_user carol &&
+	mkprof c1.pb web-c h1 1700000000 "env=prod|zone=a" cpu "main;prod_a=5" &&
+	mkprof c2.pb web-c h1 1700000600 "env=staging|zone=a" cpu \
+		"main;staging_a=7" &&
+	mkprof c3.pb web-c h2 1700001200 "env=prod|zone=b" cpu \
+		"main;prod_b=3" "main;shared=2" &&
+	mkprof c4.pb web-c h2 1700001800 "" cpu "main;nolabel=4" &&
+	push carol c1 && push carol c2 && push carol c3 && push carol c4 &&
+	pp-query -d "$RECV_STORE" -u carol -l >list &&
+	grep " env=prod,zone=a$" list && grep " env=staging,zone=a$" list
+'
+
+test_expect_success 'the label filter shows only the profiles with every label' '
+	web carol "/?label=env=prod" && test "$(cat code)" = 200 && rows >got &&
+	printf "%s\n" $(stored c3) $(stored c1) >want && test_cmp want got &&
+	grep ">2 profiles match\." body &&
+	grep "<input name=\"label\" value=\"env=prod\"" body &&
+	web carol "/?label=env%3Dprod" && rows >got && test_cmp want got &&
+	web carol "/?label=env=prod,zone=b" && rows >got &&
+	stored c3 >want && test_cmp want got &&
+	web carol "/?label=zone=a&host=h1" && rows >got &&
+	printf "%s\n" $(stored c2) $(stored c1) >want && test_cmp want got &&
+	web carol "/?label=zone=a,,env=staging," && rows >got &&
+	stored c2 >want && test_cmp want got &&
+	web carol "/?label=env=nope" && test "$(cat code)" = 200 &&
+	grep ">No profiles match.<" body &&
+	web carol "/?label=" && rows >got && test_line_count = 4 got &&
+	web carol "/?label=env" && rows >got && test_line_count = 0 got &&
+	web alice "/?label=env=prod" && rows >got &&
+	printf "%s\n" $(stored a2) $(stored a1) >want && test_cmp want got
+'
+
+test_expect_success 'a label that is not key=value is a 400 page' '
+	for q in label=env label==prod "label=env=prod,zone" label=%2C%3Dx; do
+		web carol "/?$q" &&
+		test "$(cat code)" = 400 &&
+		grep "<p class=\"err\">.*label.* is key=value" body &&
+		rows >got && test_line_count = 0 got || return 1
+	done &&
+	web carol "/v1/merged.svg?label=env" &&
+	test "$(cat code)" = 400 &&
+	curl -s -H "Authorization: Bearer $(cat carol.token)" -o body \
+		-w "%{http_code}" "$PP_URL/v1/profiles?label=env" >code &&
+	test "$(cat code)" = 400 &&
+	grep "\"error\":\"label is key=value" body
+'
+
+test_expect_success 'paging and merged links carry the label filter' '
+	web carol "/?label=env=prod&limit=1" && rows >got &&
+	stored c3 >want && test_cmp want got &&
+	older=$(hrefs | grep "before=") &&
+	case $older in */\?label=env%3Dprod\&limit=1\&before=*) ;; *) false ;; esac &&
+	web carol "$older" && rows >got &&
+	stored c1 >want && test_cmp want got &&
+	! hrefs | grep "before=" &&
+	hrefs | grep "^/?label=env%3Dprod&limit=1$" &&
+	web carol "/?label=env=prod" &&
+	graph=$(hrefs | grep "^/v1/merged\.svg") &&
+	test "$graph" = "/v1/merged.svg?type=cpu&label=env%3Dprod" &&
+	flame=$(hrefs | grep "^/v1/merged\.flame\.svg") &&
+	test "$flame" = "/v1/merged.flame.svg?type=cpu&label=env%3Dprod" &&
+	web carol "$graph" && test "$(cat code)" = 200 &&
+	grep ">prod_a<" body && grep ">prod_b<" body &&
+	! grep -e staging_a -e nolabel body &&
+	web carol "$flame" && test "$(cat code)" = 200 &&
+	grep prod_a body && ! grep -e staging_a -e nolabel body
+'
+
+test_expect_success 'the merged view merges what pp-query -L merges' '
+	cat >keep.sh <<-\EOF &&
+	#!/bin/sh
+	cat >"$TRASH_DIRECTORY/drawn.pb"
+	echo "<svg/>"
+	EOF
+	chmod +x keep.sh &&
+	for l in env=prod zone=a env=prod,zone=b; do
+		PIPE_USER=carol PP_RENDER=$TRASH_DIRECTORY/keep.sh \
+			pipe_get "/v1/merged.svg?type=cpu&label=$l" &&
+		head -n 1 resp | grep "^HTTP/1.1 200 " &&
+		pp-render -f top drawn.pb >got.top &&
+		set -- $(echo "$l" | sed "s/^/-L /; s/,/ -L /g") &&
+		pp-query -d "$RECV_STORE" -u carol -t cpu "$@" >want.pb &&
+		pp-render -f top want.pb >want.top &&
+		test_cmp want.top got.top || return 1
+	done &&
+	grep " prod_b$" got.top && grep " shared$" got.top &&
+	! grep -e prod_a -e staging_a -e nolabel got.top
+'
+
+test_expect_success 'a hostile label in the query string appears only escaped' '
+	enc=$(printf %s "$HOSTILE_LABEL" | od -An -tx1 | tr -d " \n" | sed "s/../%&/g") &&
+	web alice "/?label=$enc" && test "$(cat code)" = 200 &&
+	rows >got && stored a4 >want && test_cmp want got &&
+	! grep -e "<b " -e "<script" body &&
+	grep -F "<input name=\"label\" value=\"k=&lt;b onmouseover=alert(3)&gt;&quot;&#39;\"" body &&
+	parse_page body &&
+	hrefs | grep "^/v1/merged\.svg" >merged &&
+	test "$(cat merged)" = "/v1/merged.svg?type=cpu&label=k%3D%3Cb%20onmouseover%3Dalert%283%29%3E%22%27" &&
+	web alice "$(cat merged)" && test "$(cat code)" = 200 &&
+	grep -F "&lt;script&gt;alert(4)" body &&
+	web alice "/?label=x%3D%22%3E%3Cscript%3Ealert(5)%3C%2Fscript%3E%3Cb%20onclick%3D" &&
+	test "$(cat code)" = 200 && grep ">No profiles match.<" body &&
+	! grep -e "<b " -e "<script" body &&
+	grep -F "value=\"x=&quot;&gt;&lt;script&gt;alert(5)&lt;/script&gt;&lt;b onclick=\"" body &&
+	parse_page body &&
+	web alice "/?label=%3Cscript%3E" && test "$(cat code)" = 400 &&
+	! grep "<script" body && grep -F "value=\"&lt;script&gt;\"" body &&
+	parse_page body
+'
+
+# The count: more profiles than a page counts (PP_WEB_MAX_COUNT, 10000),
+# written by t/helper/pp-store-fill into the receiver's store as u0's, two
+# programs, cpu and heap, spread over the last day.
+
+# newest N [SKIP] <JSON: the ids of the N newest profiles of pp-query -l -o
+# json, after the SKIP newest, newest first.
+newest() {
+	perl -MJSON::PP -e '
+		my $l = decode_json(join("", <STDIN>));
+		my @s = sort { $b->{start_ns} <=> $a->{start_ns} ||
+		    $b->{id} cmp $a->{id} } @$l;
+		my ($n, $skip) = @ARGV;
+		print "$_->{id}\n" for grep { defined } @s[$skip .. $skip + $n - 1];
+	' "$1" "${2:-0}"
+}
+
+test_expect_success 'count: u0 with 10050 profiles' '
+	add_user u0 &&
+	pp-store-fill "$RECV_STORE" 1 2 10050 1 &&
+	pp-query -d "$RECV_STORE" -u u0 -l -o json >u0.json &&
+	perl -MJSON::PP -e "print scalar(@{decode_json(join(q(), <STDIN>))}), qq(\n)" \
+		<u0.json >n && test "$(cat n)" = 10050
+'
+
+test_expect_success 'count: more than 10000 profiles is "more than", the rows still the newest' '
+	web u0 / && test "$(cat code)" = 200 &&
+	grep "<p id=\"count\">More than 10000 profiles match; the newest 100 are shown\." body &&
+	rows >got && newest 100 <u0.json >want && test_cmp want got &&
+	grep "Choose a type to see them merged" body &&
+	! hrefs | grep merged &&
+	web u0 "$(hrefs | grep before=)" && rows >got &&
+	newest 100 100 <u0.json >want && test_cmp want got &&
+	grep "More than 10000 profiles match; 100 older ones are shown\." body &&
+	web u0 "/?limit=1000" && rows >got &&
+	newest 1000 <u0.json >want && test_cmp want got &&
+	grep " u0 GET / 200 page of 100 of more than 10000 profiles" recv.log
+'
+
+test_expect_success 'count: windows far from the profiles find the same rows' '
+	until=$(($(date +%s) + 10 * 86400)) &&
+	web u0 "/?until=$until" && rows >got &&
+	newest 100 <u0.json >want && test_cmp want got &&
+	grep "More than 10000 profiles match" body &&
+	perl -MJSON::PP -e "
+		my @s = sort { \$a->{start_ns} <=> \$b->{start_ns} ||
+		    \$a->{id} cmp \$b->{id} } @{decode_json(join(q(), <STDIN>))};
+		print \"\$s[40]{start_ns}.\$s[40]{id}\n\"" <u0.json >cursor &&
+	web u0 "/?before=$(cat cursor)" && rows >got &&
+	newest 40 10010 <u0.json >want && test_cmp want got &&
+	test_line_count = 40 got &&
+	! hrefs | grep before= &&
+	grep "More than 10000 profiles match; 40 older ones are shown\." body
+'
+
+test_expect_success 'count: 10000 or fewer are counted exactly' '
+	perl -MJSON::PP -e "print scalar(grep { \$_->{type} eq q(cpu) } @{decode_json(join(q(), <STDIN>))}), qq(\n)" \
+		<u0.json >ncpu &&
+	test "$(cat ncpu)" -lt 10000 &&
+	web u0 "/?type=cpu" &&
+	grep "<p id=\"count\">$(cat ncpu) profiles match; the newest 100 are shown\." body &&
+	grep "Narrow the selection to at most 1000" body &&
+	! hrefs | grep merged &&
+	web u0 "/?program=prog1&type=heap&limit=3" &&
+	grep "<p id=\"count\">[0-9]* profiles match; the newest 3 are shown\." body
 '
 
 test_expect_success 'the receiver logged the pages and no token' '

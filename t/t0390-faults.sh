@@ -11,6 +11,8 @@
 #  - the same on a real full file system (a small tmpfs in a private mount
 #    namespace), where Berkeley DB's mapped regions raise SIGBUS, when the
 #    system lets the test make one;
+#  - pp-query dies of SIGBUS (as --expire does on a full file system): it
+#    says so and exits 1, and the store is intact once there is room;
 #  - pp-record's spool fills (--spool-max) or cannot be written: the
 #    program runs on with its exit status, with one message;
 #  - the receiver answers 500 or 507, or closes the connection half-way
@@ -162,6 +164,29 @@ test_expect_success 'with room again, the upload succeeds: everything stored onc
 	store_sums stored && test_cmp expect stored
 '
 
+test_expect_success 'pp-query dying of SIGBUS (a full disk under the store) says so, exits 1; the store intact' '
+	# It holds the store while it waits for its base on a FIFO: SIGBUS
+	# is what touching a page of the store'\''s regions raises when the
+	# disk is full (below).
+	rm -f base.fifo && mkfifo base.fifo || return 1
+	pp-query -d "$RECV_STORE" --base base.fifo >/dev/null 2>err &
+	pid=$!
+	i=0
+	while ! grep -q "$RECV_STORE/__db.001" /proc/$pid/maps 2>/dev/null &&
+	    [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -BUS $pid
+	wait $pid
+	code=$?
+	cat err &&
+	test $code = 1 &&
+	echo "pp-query: store '\''$RECV_STORE'\'': no space left on device (SIGBUS)" >expect &&
+	test_cmp expect err &&
+	sort a.sums b.sums >expect &&
+	store_sums stored && test_cmp expect stored
+'
+
 # A real full file system: a small tmpfs in a private mount namespace, as
 # root or where unprivileged user namespaces are allowed.
 mkdir probe
@@ -222,6 +247,48 @@ else
 		'cannot mount a tmpfs in a private mount namespace'
 fi
 
+if [ -n "$SMALL_FS" ] && command -v fallocate >/dev/null 2>&1; then
+	test_expect_success 'a full file system under pp-query --expire: SIGBUS, said so, status 1; with room again, the store intact' '
+		cat >expire.sh <<-\EOF &&
+		# Fresh regions, as after a recovery: a process dies holding the
+		# store, the next one recovers it.
+		rm small/fill
+		mkfifo hold.fifo
+		pp-query -d small/store --base hold.fifo >/dev/null 2>&1 &
+		pid=$!
+		i=0
+		while ! grep -q small/store/__db.001 /proc/$pid/maps 2>/dev/null &&
+		    [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 $pid
+		wait $pid
+		pp-query -d small/store -u nobody -l >/dev/null
+		# The pages of the regions that hold nothing yet are not backed
+		# (Berkeley DB writes the files whole when it makes them: dig
+		# the holes), and the disk is full again.
+		for f in small/store/__db.0*; do fallocate --dig-holes "$f"; done
+		{ dd if=/dev/zero of=small/fill bs=64k 2>/dev/null; :; }
+		pp-query -d small/store --expire 0s 2>expire.err
+		echo $? >expire.code
+		rm small/fill
+		pp-query -d small/store -l -o json >expire.json
+		EOF
+		on_small_fs expire.sh &&
+		cat expire.err &&
+		echo 1 >expect && test_cmp expect expire.code &&
+		echo "pp-query: store '\''small/store'\'': no space left on device (SIGBUS)" >expect &&
+		test_cmp expect expire.err &&
+		sed -n "s/^ *\"sha256\": \"\([0-9a-f]*\)\".*/\1/p" expire.json |
+		sort >expire.sums &&
+		sort a.sums b.sums >expect &&
+		test_cmp expect expire.sums
+	'
+else
+	test_skip 'a full file system under pp-query --expire: SIGBUS, said so, status 1; with room again, the store intact' \
+		'no tmpfs in a private mount namespace, or no fallocate'
+fi
+
 test_expect_success 'pp-record: build a program' '
 	cc -O2 -g -o exiter "$P/exiter.c"
 '
@@ -263,7 +330,9 @@ test_expect_success 'the spool fills: the oldest are dropped, with a message; th
 record_limited() {
 	local out=$1 err=$2
 	shift 2
-	rm -f o.fifo e.fifo && mkfifo o.fifo e.fifo || return 1
+	# The cats create these files in the background: a caller that
+	# waits for a line in err must not find the last test's.
+	rm -f o.fifo e.fifo "$out" "$err" && mkfifo o.fifo e.fifo || return 1
 	cat o.fifo >"$out" &
 	CAT_PIDS=$!
 	cat e.fifo >"$err" &

@@ -3,10 +3,17 @@
 # replication process (pp-recv replicate) and its pp-recv under its own
 # inetd. Pushes go to the master and reach the replicas; a replica answers
 # a push 503 and the client keeps its profiles; without replicas to
-# acknowledge it the master answers 503 too; then the master dies (its
-# replication process and its inetd, SIGKILL) while a client keeps
-# pushing, the two others elect a new master, the pushes go on there, and
-# every profile that was acknowledged (200) is on both survivors.
+# acknowledge it the master answers 503 too; per-connection pp-recv at
+# the master are killed (SIGKILL) while a client pushes: the master's
+# replication process starts again after each recovery, the master stays
+# the master when they were killed mid-upload (and the test says whether
+# it did when they were killed at random moments: a commit that reached
+# the replicas only makes one of them the master), and every acknowledged
+# profile reaches every site;
+# then the master dies (its replication process and its inetd, SIGKILL)
+# while a client keeps pushing, the two others elect a new master, the
+# pushes go on there, and every profile that was acknowledged (200) is on
+# both survivors.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-service.sh"
 . "$TEST_DIRECTORY/lib-pb.sh"
@@ -25,23 +32,26 @@ mkdir -p "$HOME"
 declare -A rport repl inetd url
 master= replica= new=
 
-# Short timeouts, so that a failover takes seconds, not tens of them.
+# Short timeouts, so that a failover takes seconds, not tens of them; but
+# a failover delay that leaves a master's replication process, started
+# again after a recovery (some 0.8 s here), ample time to come back.
 TIMEOUTS='ack-timeout 2
 election-timeout 1
 election-retry 1
 connection-retry 1
-heartbeat 0.5'
+heartbeat 0.5
+failover-delay 3'
 
-# wait_for FILE ERE: until a line of FILE matches; at most some 60 s, and
-# never a measure of how long it took.
+# wait_for FILE ERE [N]: until more than N (default 0) lines of FILE
+# match; at most some 60 s, and never a measure of how long it took.
 wait_for() {
 	local i=0
 	while [ $i -lt 600 ]; do
-		grep -E -q -- "$2" "$1" 2>/dev/null && return 0
+		[ "$(count "$2" "$1")" -gt "${3:-0}" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
-	echo "wait_for: nothing like '$2' in $1:" >&2
+	echo "wait_for: no more than ${3:-0} lines like '$2' in $1:" >&2
 	cat "$1" >&2
 	return 1
 }
@@ -50,6 +60,16 @@ wait_for() {
 role() {
 	grep -E "this site is (the master|a replica)" $1.events | tail -n 1
 }
+
+# count ERE FILE: how many lines of FILE match (0 when there is none).
+count() {
+	local n
+	n=$(grep -c -E -- "$1" "$2" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# note TEXT: a TAP comment, for the figures (prove -v shows them).
+note() { echo "# $*" >&5; }
 
 # others: the sites other than the master.
 others() {
@@ -112,9 +132,16 @@ has_all() {
 	return 1
 }
 
+test_expect_success 'a bad failover delay is refused' '
+	mkdir bad &&
+	printf "local 127.0.0.1:1\nfailover-delay -1\n" >bad/replication &&
+	test_must_fail pp-recv -d bad replicate 2>err &&
+	grep "line 2: failover-delay wants seconds" err
+'
+
 test_expect_success 'setup: three sites elect a master' '
 	mkdir pool &&
-	for n in $(seq 1 300); do
+	for n in $(seq 1 400); do
 		mkprof $n pool/p$(printf %04d $n).cpu.pb.gz || return 1
 	done &&
 	for s in a b c; do
@@ -252,34 +279,154 @@ test_expect_success 'with them back, the same push is acknowledged' '
 	done
 '
 
-# The client: moves a new profile into its spool, pushes the spool to
-# whichever site takes it (in the order of the file urls), again and
-# again until the file "stop" appears.
+# The client: moves a new profile into its spool (the pool's N, N+1...),
+# pushes the spool to whichever site takes it (in the order of the file
+# urls), its messages to LOG (default push2.log), again and again until
+# the file "stop" appears.
 cat >pusher.sh <<'EOF'
-n=$1
+n=$1 log=${2:-push2.log}
 while ! [ -e stop ]; do
 	cp pool/p$(printf %04d $n).cpu.pb.gz spool/new/ || break
 	n=$((n + 1))
 	for u in $(cat urls); do
-		pp-push -v -s spool -u "$u" -T alice.token 2>>push2.log && break
+		pp-push -v -s spool -u "$u" -T alice.token 2>>$log && break
 	done
 	sleep 0.05
 done
 EOF
 
-test_expect_success 'the master dies while a client pushes' '
+# start_pusher N LOG: runs pusher.sh from the pool's N on, LOG its
+# messages, to the master first and then to the others; sets pusher.
+start_pusher() {
 	{
 		echo ${url[$master]} &&
 		for s in $(others); do
 			echo ${url[$s]}
 		done
 	} >urls &&
-	: >push2.log &&
-	start_daemon pusher.log bash pusher.sh 10 &&
-	pusher=$DAEMON_PID &&
+	: >"$2" &&
+	start_daemon pusher.$2 bash pusher.sh "$1" "$2" &&
+	pusher=$DAEMON_PID
+}
+
+# stop_pusher: until the pusher has seen the file stop and ended.
+stop_pusher() {
+	local i=0
+	touch stop &&
+	while kill -0 $pusher 2>/dev/null; do
+		[ $i -lt 600 ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done &&
+	stop_service $pusher &&
+	rm -f stop
+}
+
+# A client that stalls mid-upload: sends a push's headers and the first
+# bytes of its body to 127.0.0.1:PORT, writes its own port and waits; the
+# pp-recv serving it holds the store open, reading the body.
+cat >stall.pl <<'EOF'
+use IO::Socket::INET;
+my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]") or
+    die "stall.pl: cannot connect: $!\n";
+open(my $t, '<', 'alice.token') or die "stall.pl: alice.token: $!\n";
+chomp(my $tok = <$t>);
+$s->autoflush(1);
+print $s "POST /v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    "Authorization: Bearer $tok\r\nContent-Length: 100000\r\n\r\n", "x" x 100;
+$| = 1;
+print $s->sockport, "\n";
+sleep 60;
+EOF
+
+# handler PORT: the master's pp-recv serving the connection from the
+# local port PORT, once it has the store open.
+handler() {
+	local inode pid
+	inode=$(awk -v r="0100007F:$(printf %04X "$1")" \
+	    '$3 == r { print $10 }' /proc/net/tcp)
+	[ -n "$inode" ] || return 1
+	for pid in $(pgrep -P ${inetd[$master]} pp-recv); do
+		ls -l /proc/$pid/fd 2>/dev/null >fds.$pid || continue
+		grep -q "socket:\[$inode\]" fds.$pid &&
+		grep -q "__db.register" fds.$pid &&
+		echo $pid && return 0
+	done
+	return 1
+}
+
+test_expect_success 'pp-recv killed mid-upload at the master: it stays the master' '
+	start_pusher 250 push4.log &&
+	wait_for push4.log "^pp-push: stored" 2 &&
+	for k in 1 2; do
+		restarts=$(count "starting replication again" $master.events) &&
+		said=$(count "this site is the master" $master.events) &&
+		start_daemon stall$k.log perl stall.pl ${url[$master]##*:} &&
+		stall=$DAEMON_PID &&
+		wait_for stall$k.log "^[0-9]+\$" &&
+		i=0 &&
+		until h=$(handler $(cat stall$k.log)); do
+			[ $i -lt 300 ] || return 1
+			sleep 0.05; i=$((i + 1))
+		done &&
+		kill -9 $h &&
+		wait_for $master.events "starting replication again" $restarts &&
+		wait_for $master.events "this site is the master" $said &&
+		stop_service $stall || return 1
+	done &&
+	role $master | grep "this site is the master" &&
+	for s in $(others); do
+		! grep -E "this site is the master|won an election" $s.events ||
+			return 1
+	done &&
+	wait_for push4.log "^pp-push: stored" \
+		$(count "^pp-push: stored" push4.log) &&
+	note "2 pp-recv killed mid-upload at the master: $(count "starting replication again" $master.events) recoveries there, the master still $master"
+'
+
+test_expect_success 'pp-recv killed at random moments at the master: pushes go on' '
+	for k in 1 2 3; do
+		before=$(count "^pp-push: stored" push4.log) &&
+		i=0 &&
+		until kids=$(pgrep -P ${inetd[$master]} pp-recv); do
+			[ $i -lt 2000 ] || return 1
+			sleep 0.005; i=$((i + 1))
+		done &&
+		sleep 0.0$((RANDOM % 4))$((RANDOM % 10)) &&
+		{ kill -9 $kids 2>/dev/null || :; } &&
+		wait_for push4.log "^pp-push: stored" $((before + 1)) ||
+			return 1
+	done &&
+	stop_pusher &&
+	now= &&
+	for s in a b c; do
+		if role $s | grep -q "this site is the master"; then
+			now="$now $s"
+		fi
+	done &&
+	set -- $now &&
+	test $# = 1 &&
+	if [ $1 = $master ]; then
+		note "3 pp-recv killed at random moments: the master still $master"
+	else
+		note "3 pp-recv killed at random moments: the master moved from $master to $1 (a killed commit had reached the replicas only)"
+		master=$1
+	fi
+'
+
+test_expect_success 'every profile acknowledged meanwhile is on every site' '
+	acked push1.log push6.log push0.log push4.log >acked4 &&
+	note "$(wc -l <acked4) profiles acknowledged so far" &&
+	for s in a b c; do
+		has_all $s acked4 || return 1
+	done
+'
+
+test_expect_success 'the master dies while a client pushes' '
+	start_pusher 10 push2.log &&
 	i=0 &&
 	until [ $(acked push2.log | wc -l) -ge 5 ]; do
-		[ $i -lt 300 ] || { cat pusher.log push2.log; return 1; }
+		[ $i -lt 300 ] || { cat pusher.push2.log push2.log; return 1; }
 		sleep 0.1; i=$((i + 1))
 	done &&
 	role $master | grep "this site is the master" &&
@@ -302,16 +449,10 @@ test_expect_success 'the others elect a new master; the pushes go on there' '
 	before=$(acked push2.log | wc -l) &&
 	i=0 &&
 	until [ $(acked push2.log | wc -l) -ge $((before + 5)) ]; do
-		[ $i -lt 600 ] || { cat pusher.log push2.log; return 1; }
+		[ $i -lt 600 ] || { cat pusher.push2.log push2.log; return 1; }
 		sleep 0.1; i=$((i + 1))
 	done &&
-	touch stop &&
-	i=0 &&
-	while kill -0 $pusher 2>/dev/null; do
-		[ $i -lt 600 ] || return 1
-		sleep 0.1; i=$((i + 1))
-	done &&
-	stop_service $pusher
+	stop_pusher
 '
 
 test_expect_success 'every acknowledged profile is on both survivors' '
