@@ -40,6 +40,7 @@ PP_TLS struct pp_thread pp_thr;
 static pthread_key_t thread_key;
 static int have_key;
 static int fork_locked;
+static int fork_risky;		/* the child may not call dl_iterate_phdr */
 
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
     void *(*)(void *), void *);
@@ -349,11 +350,14 @@ fork_prepare(void)
 	int saved = errno, g = t->guard;
 
 	fork_locked = 0;
+	fork_risky = 0;
 	if (!pp_on())
 		return;
 	t->guard = 1;
 	pp_heap_flush(t);
-	pp_unwind_fork_prepare();
+	fork_risky = pp_unwind_fork_prepare(t) == -1;
+	/* Not locked, the child scans afresh: a scan holding the lock is
+	 * past its dl_iterate_phdr (pp_phdr_begin). */
 	fork_locked = pp_objects_lock(1) == 0;
 	t->guard = g;
 	errno = saved;
@@ -381,7 +385,8 @@ fork_child(void)
 	t->guard = 1;
 	pp_objects_child(fork_locked);
 	fork_locked = 0;
-	pp_unwind_child(t);
+	pp_unwind_child(t, fork_risky);
+	fork_risky = 0;
 	pp_cpu_child();
 	t->tid = 0;
 	t->has_timer = 0;
@@ -603,7 +608,8 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * jumps to glibc's dlopen with the program's return address untouched,
  * and the new object is found later (pp_objects_poll); otherwise it jumps
  * to pp_dlopen_wrapped, which marks the thread as inside dlopen (no
- * unwinding in its SIGPROF handler) and sends the new objects at once.
+ * unwinding in its SIGPROF handler; a fork waits for it: unwind.c) and
+ * sends the new objects at once.
  */
 int pp_dlopen_direct(const char *file, int mode) PP_HIDDEN;
 void *pp_dlopen_wrapped(const char *file, int mode) PP_HIDDEN;
@@ -655,6 +661,8 @@ pp_dlopen_direct(const char *file, int mode)
 		return 1;
 	if (file != NULL && (strchr(file, '/') == NULL ||
 	    strchr(file, '$') != NULL)) {
+		/* Not counted (see unwind.c), but not begun during a fork. */
+		(void)pp_dl_wait(t);
 		pp_objects_poll_soon();
 		return 1;
 	}
@@ -670,9 +678,9 @@ pp_dlopen_wrapped(const char *file, int mode)
 
 	if (pp_real_dlopen == NULL)
 		return NULL;
-	t->in_dl++;
+	pp_dl_enter(t);
 	h = pp_real_dlopen(file, mode);
-	t->in_dl--;
+	pp_dl_leave(t);
 	if (h != NULL && pp_on()) {
 		saved = errno;
 		g = t->guard;
@@ -698,9 +706,9 @@ dlclose(void *h)
 		if (real_dlclose == NULL)
 			return -1;
 	}
-	t->in_dl++;
+	pp_dl_enter(t);
 	rc = real_dlclose(h);
-	t->in_dl--;
+	pp_dl_leave(t);
 	/* Unwind rules of what was unloaded may not serve what comes at
 	 * its addresses next. */
 	if (rc == 0)

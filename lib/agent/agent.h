@@ -82,6 +82,7 @@ struct pp_thread {
 	pid_t tid;		/* 0: not asked yet */
 	volatile int guard;	/* inside the agent: pass through, no unwind */
 	volatile int in_dl;	/* inside dlopen/dlclose: no unwind */
+	int forker;		/* inside its fork's handlers */
 	volatile int warm;	/* libunwind may run in this thread's handler */
 	int has_timer;
 	int registered;		/* pthread key set: thread_exit will run */
@@ -121,7 +122,12 @@ struct pp_agent {
 	atomic_uint_fast64_t drop_frees;	/* PP_REC_DROPPED */
 	atomic_uint_fast64_t keys;	/* next free block key range */
 	atomic_int unwinders;	/* threads inside libunwind */
-	atomic_int forking;	/* fork in progress: no new unwinds */
+	atomic_int forking;	/* fork in progress: no new unwinds, new
+				 * dlopens wait */
+	atomic_int in_loader;	/* threads in the agent's dlopen, dlclose
+				 * or its own dl_iterate_phdr (unwind.c) */
+	int no_loader;		/* a forked child where dl_iterate_phdr
+				 * may hang: never called */
 
 	int inited;		/* the constructor ran (whatever it decided) */
 	atomic_int final;	/* the process is exiting: send at once */
@@ -242,13 +248,15 @@ int pp_unwind_init(void) PP_HIDDEN;
 void pp_unwind_warm(struct pp_thread *t) PP_HIDDEN;
 /* Fills pc[] with return addresses of the calling stack (callers of the
  * caller of this function first), at most max. Returns the count, or 0
- * when unwinding is not possible now (fork in progress, not loaded).
- * Async-signal-safe when the thread is warm. */
+ * when unwinding is not possible now (fork in progress, not loaded, a
+ * child without dl_iterate_phdr). Async-signal-safe when the thread is
+ * warm. */
 int pp_unwind(uint64_t *pc, int max) PP_HIDDEN;
 /* The same for the heap sampler, outside any handler: by the cached
  * .eh_frame rules of walk.c where they do (m the thread's memo), else by
  * libunwind. The rules walk only a thread whose stack pp_unwind_stack
- * found. */
+ * found. A child without dl_iterate_phdr walks by the rules cached
+ * already, and no libunwind. */
 int pp_unwind_heap(uint64_t *pc, int max, struct pp_walk_memo *m)
     PP_HIDDEN;
 /* Finds the calling thread's stack for pp_unwind_heap, once, when heap
@@ -261,11 +269,32 @@ void pp_unwind_stack(struct pp_thread *t) PP_HIDDEN;
  * leaf is not among the first PP_SKIP_MAX frames. */
 int pp_stack_from(uint64_t *out, const uint64_t *raw, int n, uint64_t leaf,
     int *truncated) PP_HIDDEN;
-void pp_unwind_child(struct pp_thread *t) PP_HIDDEN;
+/* In a forked child, first: forgets the parent's other threads, and
+ * decides whether the child may call dl_iterate_phdr (see unwind.c);
+ * risky: the parent's fork_prepare could not make sure. */
+void pp_unwind_child(struct pp_thread *t, int risky) PP_HIDDEN;
 void pp_unwind_thread_exit(struct pp_thread *t) PP_HIDDEN;
-/* Waits (bounded) until no thread is inside libunwind; new unwinds are
- * refused until pp_unwind_fork_done. */
-void pp_unwind_fork_prepare(void) PP_HIDDEN;
+/* Waits (bounded) until no other thread is inside libunwind, the agent's
+ * dlopen or dlclose, or the loader's changes to its lists, and the lock
+ * dl_iterate_phdr takes is free; new unwinds are refused, new dlopens held
+ * back, until pp_unwind_fork_done. Returns 0, or -1 when it gave up
+ * waiting. */
+int pp_unwind_fork_prepare(struct pp_thread *t) PP_HIDDEN;
 void pp_unwind_fork_done(void) PP_HIDDEN;
+/* Around the program's dlopen and dlclose: pp_dl_enter waits (bounded)
+ * while a fork is in progress, then counts the thread in (t->in_dl too),
+ * so that the next fork waits for it. Nested calls do not wait. Keep
+ * errno. */
+void pp_dl_enter(struct pp_thread *t) PP_HIDDEN;
+void pp_dl_leave(struct pp_thread *t) PP_HIDDEN;
+/* Only the wait, for a dlopen that goes to glibc and does not come back
+ * through the agent. Returns 0 when no fork is in progress (or the call
+ * is nested), -1 when it gave up waiting. Keeps errno. */
+int pp_dl_wait(struct pp_thread *t) PP_HIDDEN;
+/* Around the agent's own dl_iterate_phdr outside a walk (objects.c): 0
+ * (then pp_phdr_end after it), or -1 when it must not be called now (a
+ * fork in progress, or a child where it may hang). Async-signal-safe. */
+int pp_phdr_begin(void) PP_HIDDEN;
+void pp_phdr_end(void) PP_HIDDEN;
 
 #endif

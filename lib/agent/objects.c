@@ -10,7 +10,9 @@
  * A scan also keeps the records of every object loaded, so that a forked
  * child describes them without dl_iterate_phdr: glibc does not reset that
  * function's lock in the child, and a thread of the parent inside it at
- * the fork would hang the child at its first call.
+ * the fork would hang the child at its first call. So a fork waits for
+ * the scans inside it and refuses new ones (pp_phdr_begin), and a child
+ * that cannot be sure of that lock (unwind.c) never scans.
  */
 #include <elf.h>
 #include <link.h>
@@ -279,6 +281,13 @@ pp_objects_scan(int force, int nowait)
 
 	if (pp_objects_lock(!nowait) == -1)
 		return -1;
+	if (pp_phdr_begin() == -1) {
+		/* A fork in progress, or a child where dl_iterate_phdr may
+		 * hang: the next poll looks again. */
+		atomic_store(&last_gen, 0);
+		pp_objects_unlock();
+		return -1;
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.force = force;
 	sc.first = 1;
@@ -289,6 +298,7 @@ pp_objects_scan(int force, int nowait)
 	bufover = 0;
 	nseen = 0;
 	dl_iterate_phdr(scan_cb, &sc);
+	pp_phdr_end();
 	all_ok = !bufover;
 	/* What is loaded now is what was sent; an object unloaded since is
 	 * forgotten, so a new one at its address is sent again. */
@@ -331,7 +341,10 @@ pp_objects_poll(int nowait)
 		    &when, now + POLL_NS))
 			return;
 	}
+	if (pp_phdr_begin() == -1)
+		return;
 	dl_iterate_phdr(gen_cb, &gen);
+	pp_phdr_end();
 	if (gen != 0 && gen == atomic_load(&last_gen))
 		return;
 	pp_objects_scan(0, nowait);

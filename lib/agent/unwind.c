@@ -64,6 +64,20 @@ static void barrier_register(void);
 static int (*unw_backtrace_fn)(void **, int);
 static size_t unw_modid;
 
+/* <link.h>'s struct r_debug_extended (glibc 2.35), without its header:
+ * r_next is there when r_version is 2 or more. */
+struct rdebug {
+	struct r_debug base;
+	const volatile struct rdebug *r_next;
+};
+
+/* glibc's _r_debug, the first namespace's; NULL: not found. */
+static const volatile struct rdebug *rdebug;
+/* The word of the loader's lock that dl_iterate_phdr takes (glibc's
+ * private dl_load_write_lock, a recursive mutex: 0 when free); NULL: not
+ * found. */
+static const volatile int *write_lock;
+
 /* The numbers libunwind gets for its pipe: never descriptors. */
 #define VFD_READ	(-2)
 #define VFD_WRITE	(-3)
@@ -166,6 +180,59 @@ static const struct {
 	{ "syscall", (void *)unw_syscall },
 	{ "write", (void *)unw_write },
 };
+
+struct lock_search {
+	const char *base;	/* _rtld_global */
+	size_t size;
+	pid_t tid;
+	const volatile int *found;
+	int n;
+};
+
+static int
+lock_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lock_search *ls = arg;
+	const pthread_mutex_t *m;
+	size_t off;
+
+	(void)info;
+	(void)size;
+	for (off = 0; off + sizeof(*m) <= ls->size;
+	    off += _Alignof(pthread_mutex_t)) {
+		m = (const pthread_mutex_t *)(const void *)(ls->base + off);
+		if (m->__data.__lock != 0 && m->__data.__count == 1 &&
+		    m->__data.__owner == ls->tid &&
+		    (m->__data.__kind & 0x7f) == PTHREAD_MUTEX_RECURSIVE_NP) {
+			ls->found = &m->__data.__lock;
+			ls->n++;
+		}
+	}
+	return 1;
+}
+
+/* Finds write_lock: in dl_iterate_phdr's callback, the one recursive
+ * mutex of the loader's private _rtld_global that the calling thread
+ * holds, once. Not found (another layout, or a second lock held), fork
+ * goes by what it counts and the loader's state alone. */
+static void
+find_write_lock(void)
+{
+	struct lock_search ls;
+	const ElfW(Sym) *sym = NULL;
+	Dl_info di;
+
+	memset(&ls, 0, sizeof(ls));
+	if ((ls.base = dlsym(RTLD_DEFAULT, "_rtld_global")) == NULL ||
+	    dladdr1(ls.base, &di, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
+	    sym == NULL || (uintptr_t)ls.base % _Alignof(pthread_mutex_t))
+		return;
+	ls.size = sym->st_size;
+	ls.tid = gettid();
+	(void)dl_iterate_phdr(lock_cb, &ls);
+	if (ls.n == 1)
+		write_lock = ls.found;
+}
 
 struct relro {
 	uintptr_t base, lo, hi;
@@ -290,6 +357,8 @@ pp_unwind_init(void)
 	void **as;
 	void *h, *pc[8];
 
+	rdebug = dlsym(RTLD_DEFAULT, "_r_debug");
+	find_write_lock();
 	if (pp_real_dlopen == NULL ||
 	    (h = pp_real_dlopen(UNW_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return -1;
@@ -339,12 +408,46 @@ pp_unwind_warm(struct pp_thread *t)
 }
 
 /*
- * fork: glibc resets the loader's main lock in the child but not the
- * lock dl_iterate_phdr takes, and libunwind has locks of its own. A thread
- * inside libunwind when another forks would leave the child hung at its
- * first walk. So fork waits, briefly and boundedly, until no thread is
- * inside libunwind, and refuses new walks meanwhile (those samples keep
- * their leaf only).
+ * fork: glibc (2.36) resets the loader's main lock and its TLS lock in the
+ * child, but not the lock dl_iterate_phdr takes (dl_load_write_lock), and
+ * libunwind has locks of its own. A thread inside libunwind when another
+ * forks would leave the child hung at its first walk. So fork waits,
+ * briefly and boundedly, until no thread is inside libunwind, and refuses
+ * new walks meanwhile (those samples keep their leaf only).
+ *
+ * The loader holds that lock too while dlopen adds an object to its list
+ * and dlclose takes one off, and dl_iterate_phdr holds it throughout. In a
+ * child forked meanwhile it stays held, by a thread the child does not
+ * have: the program may never call dl_iterate_phdr there, but the agent
+ * does, at the child's first sample (a rule not cached, libunwind) and
+ * when it describes the objects. So fork first waits until no other
+ * thread is inside the agent's dlopen, dlclose or own dl_iterate_phdr
+ * (pp_dl_enter and pp_phdr_begin count them; new dlopens wait, new
+ * dl_iterate_phdr are refused) and the loader's state for debuggers
+ * (r_debug) says no list is changing, with walks still allowed; then for
+ * the walks, and for the lock itself to be free.
+ *
+ * The child then looks at the memory it inherited (pp_unwind_child): if
+ * the lock is held, or the parent gave up waiting, it never calls
+ * dl_iterate_phdr (pp_agent.no_loader; for good, and in its own children,
+ * which inherit the lock as it is; exec starts afresh). Heap walks use the
+ * rules cached already and no libunwind: a sample they do not walk, and
+ * every CPU sample, keeps its leaf only; objects the child loads are not
+ * described. The lock is glibc's, private: find_write_lock looks for it
+ * once, at start-up. That sees every way into the loader: the agent's
+ * dlopen, a dlopen by bare name (the stub jumps to glibc, and the agent
+ * does not see it return), glibc's own (__libc_dlopen_mode: NSS modules,
+ * iconv's gconv modules, libgcc_s for pthread_cancel), the program's own
+ * dl_iterate_phdr.
+ *
+ * What remains: where the lock is not found (another glibc), the child
+ * goes by what the agent counted and by the loader's state, which misses
+ * the program's dl_iterate_phdr and the first object of a dlopen that
+ * does not come back through the agent (2.36 adds it to the list before
+ * it says RT_ADD). Waiting and holding back, fork sees only the agent's
+ * dlopens and dlcloses and, for the others, the lock and the loader's
+ * state: new ones, but for dlopens by bare name, are not held back, and a
+ * child forked during one does without dl_iterate_phdr.
  *
  * A shared counter of walkers costs two locked instructions a walk on a
  * cache line every sampling thread writes: at rate 1 with two threads it
@@ -357,6 +460,11 @@ pp_unwind_warm(struct pp_thread *t)
 #define NSLOTS		1024
 #define PROBES		8
 
+/* pp_agent.forking: fork waits for the loader, new dlopens wait; then
+ * for the walks, new ones refused too. */
+#define FORK_DL		1
+#define FORK_WALKS	2
+
 struct slot {
 	atomic_int owner;	/* tid, 0: free */
 	atomic_int busy;	/* inside libunwind */
@@ -365,6 +473,39 @@ struct slot {
 
 static struct slot slots[NSLOTS];
 static int use_membarrier;
+
+/* Are no objects being added or removed, in any namespace? Not found:
+ * as if none were. */
+static int
+loader_settled(void)
+{
+	const volatile struct rdebug *r = rdebug;
+	int i;
+
+	for (i = 0; r != NULL && i < 64; i++) {
+		if (r->base.r_state != RT_CONSISTENT)
+			return 0;
+		r = r->base.r_version >= 2 ? r->r_next : NULL;
+	}
+	return 1;
+}
+
+/* Is a thread other than t inside the agent's dlopen, dlclose or
+ * dl_iterate_phdr, or the loader changing its list? */
+static int
+loader_busy(struct pp_thread *t)
+{
+	return atomic_load(&pp_agent.in_loader) != t->in_dl ||
+	    !loader_settled();
+}
+
+/* May the lock dl_iterate_phdr takes be held by a thread other than t?
+ * Exactly, where it was found. */
+static int
+loader_locked(struct pp_thread *t)
+{
+	return write_lock != NULL ? *write_lock != 0 : loader_busy(t);
+}
 
 static void
 barrier_register(void)
@@ -418,19 +559,19 @@ walk_enter(struct pp_thread *t, int *refused)
 		 * fork_prepare orders it for the processor. */
 		atomic_signal_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&pp_agent.forking,
-		    memory_order_relaxed)) {
+		    memory_order_relaxed) == FORK_WALKS) {
 			atomic_store_explicit(&sl->busy, 0,
 			    memory_order_relaxed);
 			*refused = 1;
 		}
 		return sl;
 	}
-	if (atomic_load(&pp_agent.forking)) {
+	if (atomic_load(&pp_agent.forking) == FORK_WALKS) {
 		*refused = 1;
 		return NULL;
 	}
 	atomic_fetch_add(&pp_agent.unwinders, 1);
-	if (atomic_load(&pp_agent.forking)) {
+	if (atomic_load(&pp_agent.forking) == FORK_WALKS) {
 		atomic_fetch_sub(&pp_agent.unwinders, 1);
 		*refused = 1;
 	}
@@ -452,7 +593,7 @@ pp_unwind(uint64_t *pc, int max)
 	struct slot *sl;
 	int n, refused;
 
-	if (unw_backtrace_fn == NULL)
+	if (unw_backtrace_fn == NULL || pp_agent.no_loader)
 		return 0;
 	sl = walk_enter(&pp_thr, &refused);
 	if (refused)
@@ -512,8 +653,9 @@ pp_unwind_heap(uint64_t *pc, int max, struct pp_walk_memo *m)
 	if (n < 0) {
 		m->hit = 0;
 		m->sp = 0;
-		/* 2, for tests: what the rules do not walk keeps its leaf. */
-		n = pp_agent.fast_walk == 2 ? 0 :
+		/* 2, for tests: what the rules do not walk keeps its leaf;
+		 * so does it where libunwind's dl_iterate_phdr may hang. */
+		n = pp_agent.fast_walk == 2 || pp_agent.no_loader ? 0 :
 		    unw_backtrace_fn((void **)pc, max);
 	}
 	walk_leave(sl);
@@ -534,41 +676,131 @@ walkers(void)
 	return 0;
 }
 
-void
-pp_unwind_fork_prepare(void)
+/* The i-th pause of a bounded wait: a yield, later a millisecond. */
+static void
+pause_at(int i)
 {
-	struct timespec ms = { 0, 1000000 };
-	int i;
+	static const struct timespec ms = { 0, 1000000 };
 
-	atomic_store(&pp_agent.forking, 1);
+	if (i < 100)
+		sched_yield();
+	else
+		nanosleep(&ms, NULL);
+}
+
+int
+pp_unwind_fork_prepare(struct pp_thread *t)
+{
+	int i, j;
+
+	/* The loader first, walks still allowed: samples lose their
+	 * stacks only while fork waits for the walks. */
+	t->forker = 1;
+	atomic_store(&pp_agent.forking, FORK_DL);
+	for (i = 0; i < 200 && loader_busy(t); i++)
+		pause_at(i);
+	atomic_store(&pp_agent.forking, FORK_WALKS);
 	if (use_membarrier && syscall(SYS_membarrier,
 	    MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == -1) {
 		/* Cannot see the slots: wait as long as allowed. */
-		nanosleep(&ms, NULL);
+		pause_at(100);
 	}
-	for (i = 0; i < 200 && walkers(); i++) {
-		if (i < 100)
-			sched_yield();
-		else
-			nanosleep(&ms, NULL);
-	}
+	/* Walks take the lock too; with them done, any holder is the
+	 * program's (its dl_iterate_phdr, glibc's own dlopen). */
+	for (j = 0; j < 200 && (walkers() || loader_locked(t)); j++)
+		pause_at(j);
+	return i == 200 || j == 200 ? -1 : 0;
 }
 
 void
 pp_unwind_fork_done(void)
 {
 	atomic_store(&pp_agent.forking, 0);
+	pp_thr.forker = 0;
 }
 
 void
-pp_unwind_child(struct pp_thread *t)
+pp_unwind_child(struct pp_thread *t, int risky)
 {
-	/* One thread now: every other slot's owner is gone. */
+	/* The memory as the fork left it, each thread's writes up to where
+	 * it was: is the lock held by a thread the child does not have? */
+	if (risky || loader_locked(t))
+		pp_agent.no_loader = 1;
+	if (pp_agent.no_loader)
+		pp_walk_cached_only();
+	/* One thread now: every other slot's owner is gone, and so is
+	 * every other thread in the loader. */
+	atomic_store(&pp_agent.in_loader, t->in_dl);
 	memset(slots, 0, sizeof(slots));
 	t->slot = 0;
 	atomic_store(&pp_agent.unwinders, 0);
 	atomic_store(&pp_agent.forking, 0);
+	t->forker = 0;
 	barrier_register();
+}
+
+int
+pp_dl_wait(struct pp_thread *t)
+{
+	int i, saved;
+
+	/* The forking thread (another fork handler that dlopens, in the
+	 * parent or in the child before the agent's) would wait for its own
+	 * fork. */
+	if (t->in_dl > 0 || t->forker || !atomic_load(&pp_agent.forking))
+		return 0;
+	saved = errno;
+	/* Longer than fork_prepare waits: the fork itself comes after. */
+	for (i = 0; i < 1100 && atomic_load(&pp_agent.forking); i++)
+		pause_at(i);
+	errno = saved;
+	return i == 1100 ? -1 : 0;
+}
+
+void
+pp_dl_enter(struct pp_thread *t)
+{
+	/* Nested (a constructor's dlopen: the fork waits for the outer
+	 * one anyway) or the forking thread's own: no waiting. */
+	while (t->in_dl == 0 && !t->forker && pp_dl_wait(t) == 0) {
+		atomic_fetch_add(&pp_agent.in_loader, 1);
+		if (!atomic_load(&pp_agent.forking))
+			goto in;
+		/* A fork began meanwhile, and may have missed the count:
+		 * it goes first. */
+		atomic_fetch_sub(&pp_agent.in_loader, 1);
+	}
+	/* Waited too long, if waiting: a child forked now does without
+	 * dl_iterate_phdr. */
+	atomic_fetch_add(&pp_agent.in_loader, 1);
+in:
+	t->in_dl++;
+}
+
+void
+pp_dl_leave(struct pp_thread *t)
+{
+	t->in_dl--;
+	atomic_fetch_sub(&pp_agent.in_loader, 1);
+}
+
+int
+pp_phdr_begin(void)
+{
+	if (pp_agent.no_loader || atomic_load(&pp_agent.forking))
+		return -1;
+	atomic_fetch_add(&pp_agent.in_loader, 1);
+	if (atomic_load(&pp_agent.forking)) {
+		atomic_fetch_sub(&pp_agent.in_loader, 1);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pp_phdr_end(void)
+{
+	atomic_fetch_sub(&pp_agent.in_loader, 1);
 }
 
 int

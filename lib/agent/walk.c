@@ -63,6 +63,7 @@ struct entry {
 
 static struct entry cache[CACHE_SIZE];
 static uint64_t generation;	/* of the rules: pp_walk_forget */
+static int cached_only;		/* pp_walk_cached_only */
 
 static uint64_t
 mix(uint64_t r)
@@ -565,6 +566,10 @@ lookup(uint64_t pc)
 	rule = __atomic_load_n(&e->rule, __ATOMIC_RELAXED);
 	if ((rule >> 56) != K_NONE && (k ^ mix(rule)) == pc)
 		return rule;
+	/* A miss gives up, and is not cached: the rule is not known to be
+	 * bad. */
+	if (__atomic_load_n(&cached_only, __ATOMIC_RELAXED))
+		return pack(K_BAD, 0, 0, 0);
 	rule = rule_for(pc);
 	__atomic_store_n(&e->rule, rule, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->key, pc ^ mix(rule), __ATOMIC_RELAXED);
@@ -581,6 +586,12 @@ pp_walk_forget(void)
 		__atomic_store_n(&cache[i].key, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&cache[i].rule, 0, __ATOMIC_RELAXED);
 	}
+}
+
+void
+pp_walk_cached_only(void)
+{
+	__atomic_store_n(&cached_only, 1, __ATOMIC_RELAXED);
 }
 
 /* Is the memo's walk the one that would be made from sp, bp now? */

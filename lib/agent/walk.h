@@ -35,5 +35,8 @@ int pp_walk(uint64_t *pc, int max, uintptr_t lo, uintptr_t hi,
 /* Forgets every cached rule: an object was unloaded, and another may
  * come at its addresses. */
 void pp_walk_forget(void) __attribute__((visibility("hidden")));
+/* From now on, for good, a rule not cached makes pp_walk return -1
+ * rather than look it up: dl_iterate_phdr is never called. */
+void pp_walk_cached_only(void) __attribute__((visibility("hidden")));
 
 #endif
