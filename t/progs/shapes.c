@@ -11,7 +11,7 @@
 
 #define NOINLINE	__attribute__((noinline))
 
-static volatile int sink;
+static volatile unsigned sink;
 
 static void shapes(int depth, int what);
 
@@ -52,7 +52,8 @@ by_rbp(int depth, int what)
 static NOINLINE void
 regs(int depth, int what)
 {
-	int a = sink + 1, b = sink * 3, c = sink ^ 7, d = sink - 5;
+	unsigned a = (unsigned)sink + 1, b = (unsigned)sink * 3,
+	    c = (unsigned)sink ^ 7, d = (unsigned)sink - 5;
 
 	shapes(depth - 1, what);
 	sink += a * b + c * d + depth;

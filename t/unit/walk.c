@@ -23,7 +23,7 @@
 #define NOINLINE	__attribute__((noinline))
 
 static int (*unw_backtrace_fn)(void **, int);
-static volatile int sink;
+static volatile unsigned sink;
 /* Loop bounds the compiler cannot unroll: a loop unrolled is calls from
  * several places, which the memo rightly tells apart. */
 static volatile int twice = 2;
@@ -107,7 +107,8 @@ by_rbp(int depth, struct result *r)
 static NOINLINE void
 regs(int depth, struct result *r)
 {
-	int a = sink + 1, b = sink * 3, c = sink ^ 7, d = sink - 5, e = depth;
+	unsigned a = (unsigned)sink + 1, b = (unsigned)sink * 3,
+	    c = (unsigned)sink ^ 7, d = (unsigned)sink - 5, e = (unsigned)depth;
 
 	shapes(depth - 1, r);
 	sink += a * b + c * d + e;
