@@ -122,17 +122,25 @@ live_find(struct pp_proc *pr, uint64_t addr)
 	return NULL;
 }
 
+/* Rebuilds the table with cap slots, leaving out the frees that waited
+ * for their allocation since before expire_before (0: none left out). */
 static int
-live_grow(struct pp_proc *pr)
+live_rehash(struct pp_proc *pr, size_t cap, uint64_t expire_before)
 {
 	struct block *old = pr->live, *nb;
-	size_t oldcap = pr->caplive, cap = oldcap ? oldcap * 2 : 1024, i, j;
+	size_t oldcap = pr->caplive, i, j;
 
 	if ((nb = calloc(cap, sizeof(*nb))) == NULL)
 		return PP_ENOMEM;
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].addr == 0)
 			continue;
+		if (old[i].stack == FREED_EARLY &&
+		    old[i].size < expire_before) {
+			pr->nlive--;
+			pr->nearly--;
+			continue;
+		}
 		for (j = live_slot(old[i].addr, cap); nb[j].addr != 0;
 		    j = (j + 1) & (cap - 1))
 			;
@@ -142,6 +150,12 @@ live_grow(struct pp_proc *pr)
 	pr->live = nb;
 	pr->caplive = cap;
 	return 0;
+}
+
+static int
+live_grow(struct pp_proc *pr)
+{
+	return live_rehash(pr, pr->caplive ? pr->caplive * 2 : 1024, 0);
 }
 
 static int
@@ -182,40 +196,24 @@ now_ns(void)
 static int
 live_sweep(struct pp_proc *pr)
 {
-	struct block *old = pr->live, *nb;
-	size_t cap = pr->caplive, i, j, expired = 0;
+	size_t i, expired = 0;
 	uint64_t now;
 
 	if (pr->nearly == 0 || pr->info.dropped_samples == 0)
 		return 0;
 	now = now_ns();
+	if (now <= EARLY_WAIT_NS)
+		return 0;
 	/* Frees wait for a moment at any time: rebuild the table (as large
 	 * as every live block) only when one waited too long. */
-	for (i = 0; i < cap; i++)
-		if (old[i].addr != 0 && old[i].stack == FREED_EARLY &&
-		    now - old[i].size > EARLY_WAIT_NS)
+	for (i = 0; i < pr->caplive; i++)
+		if (pr->live[i].addr != 0 &&
+		    pr->live[i].stack == FREED_EARLY &&
+		    pr->live[i].size < now - EARLY_WAIT_NS)
 			expired++;
 	if (expired == 0)
 		return 0;
-	if ((nb = calloc(cap, sizeof(*nb))) == NULL)
-		return PP_ENOMEM;
-	for (i = 0; i < cap; i++) {
-		if (old[i].addr == 0)
-			continue;
-		if (old[i].stack == FREED_EARLY &&
-		    now - old[i].size > EARLY_WAIT_NS) {
-			pr->nlive--;
-			pr->nearly--;
-			continue;
-		}
-		for (j = live_slot(old[i].addr, cap); nb[j].addr != 0;
-		    j = (j + 1) & (cap - 1))
-			;
-		nb[j] = old[i];
-	}
-	free(old);
-	pr->live = nb;
-	return 0;
+	return live_rehash(pr, pr->caplive, now - EARLY_WAIT_NS);
 }
 
 /* Deletion with backward shift, so lookups need no tombstones. */
