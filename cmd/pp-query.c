@@ -453,7 +453,7 @@ main(int argc, char **argv)
 
 	if (expire) {
 		int64_t age;
-		uint64_t deleted;
+		uint64_t deleted, indexed;
 
 		if (pp_parse_duration(expire, &age) < 0)
 			pp_die_usage("--expire wants an age (14d, 12h), not '%s'",
@@ -471,6 +471,14 @@ main(int argc, char **argv)
 			fprintf(stderr, "pp-query: deleted %llu profiles older "
 			    "than %s\n", (unsigned long long)deleted, expire);
 		}
+		/* A store made before the host and label index gets it
+		 * here, from cron, once. */
+		if (rc == 0 && (rc = pp_store_index(src.st, 0, &indexed,
+		    &e)) < 0)
+			pp_die("%s", pp_err_msg(&e, rc));
+		if (rc == 0 && verbose && indexed)
+			fprintf(stderr, "pp-query: indexed %llu profiles by "
+			    "host and label\n", (unsigned long long)indexed);
 	} else if (listing) {
 		list(&src, &f, format && strcmp(format, "json") == 0);
 	} else if (summary) {

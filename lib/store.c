@@ -23,10 +23,11 @@
 #define CKP_KBYTES	1024
 #define REC_VERSION	1
 #define TIME_BIAS	((uint64_t)1 << 63)	/* signed times sort unsigned */
+#define MAX_PARTS	4	/* of an index key (see struct skey) */
 
 enum {
 	DB_META, DB_DATA, DB_BYTIME, DB_BYHASH, DB_USERS, DB_TOKENS, DB_WLOCK,
-	NDB
+	DB_BYATTR, NDB
 };
 
 /* The databases an operation uses: opened when first needed, since each
@@ -36,13 +37,20 @@ enum {
 #define NEED(i)		(1u << (i))
 #define NEED_ALL	(NEED(NDB) - 1)
 #define NEED_RECORDS	(NEED(DB_META) | NEED(DB_DATA) | NEED(DB_BYTIME) | \
-			    NEED(DB_BYHASH))
+			    NEED(DB_BYHASH) | NEED(DB_BYATTR))
+#define NEED_INDEXES	(NEED(DB_BYTIME) | NEED(DB_BYHASH) | NEED(DB_BYATTR))
 #define NO_TXN		0x80000000u	/* run() flag: no transaction */
 
 static const char *const db_files[NDB] = {
 	"meta.db", "data.db", "bytime.db", "byhash.db", "users.db", "tokens.db",
-	"lock.db",
+	"lock.db", "byattr.db",
 };
+
+/* lock.db's keys besides the writer's: byattr.db holds every record
+ * (made with the store, or built since by pp_store_expire), and how far
+ * that build went. */
+static const char attr_done_key[] = "byattr";
+static const char attr_next_key[] = "byattr-next";
 
 struct pp_store {
 	DB_ENV *env;
@@ -60,6 +68,9 @@ struct pp_store {
 	struct pp_repl_conf *repl;
 	int repl_joined;	/* joined as a subordinate process */
 	int lockfd;		/* dir/replication.lock, or -1 */
+	int attr_done;		/* byattr.db is known to hold every record */
+	int no_attr;		/* byattr.db is absent and cannot be made
+				 * here (a replica): filters read records */
 	volatile int perm_failed;	/* a commit's acks did not come */
 	volatile int panic;	/* recovered by another: open again */
 	struct repl_events *events;	/* the replication process's */
@@ -96,6 +107,7 @@ static void repl_errcall(struct pp_store *st, const char *msg);
 static void repl_event(DB_ENV *env, u_int32_t ev, void *info);
 static void repl_join(struct pp_store *st);
 static int repl_writable(struct pp_store *st, struct pp_err *e);
+static int writer_lock(struct pp_store *st, DB_TXN *txn);
 static int repl_not_master(struct pp_store *st, struct pp_err *e);
 static int repl_unacknowledged(struct pp_store *st, struct pp_err *e);
 
@@ -116,6 +128,14 @@ put_be64(unsigned char *p, uint64_t v)
 
 	for (i = 7; i >= 0; i--, v >>= 8)
 		p[i] = (unsigned char)v;
+}
+
+static void
+dbt(DBT *d, const void *data, size_t size)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = (void *)data;
+	d->size = (u_int32_t)size;
 }
 
 static uint64_t
@@ -274,30 +294,50 @@ rec_keys(const DBT *data, const char **owner, size_t *owner_len,
 	return d.bad ? -1 : 0;
 }
 
+/* Makes an index key in k, for Berkeley DB to free: the n parts, each
+ * ending in a NUL, the second preceded by kind when that is not 0, then
+ * start (8, big-endian). */
+static int
+index_key(DBT *k, const char *const *parts, int n, char kind,
+    uint64_t start)
+{
+	size_t len[MAX_PARTS], size = 8 + (kind != 0);
+	unsigned char *b, *q;
+	int i;
+
+	for (i = 0; i < n; i++)
+		size += (len[i] = strlen(parts[i])) + 1;
+	if (!(b = q = malloc(size)))
+		return ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (i == 1 && kind)
+			*q++ = (unsigned char)kind;
+		memcpy(q, parts[i], len[i] + 1);
+		q += len[i] + 1;
+	}
+	put_be64(q, start);
+	memset(k, 0, sizeof(*k));
+	k->data = b;
+	k->size = (u_int32_t)size;
+	k->flags = DB_DBT_APPMALLOC;
+	return 0;
+}
+
 /* bytime: owner\0program\0type\0 start(8) */
 static int
 bytime_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
 {
-	const char *o, *p, *t;
-	size_t ol, pl, tl, n;
+	const char *parts[3];
+	size_t ol, pl, tl;
 	uint64_t start;
 	const unsigned char *sha;
-	unsigned char *k;
 
-	if (rec_keys(pdata, &o, &ol, &p, &pl, &t, &tl, &start, &sha) < 0)
+	(void)sec;
+	(void)pkey;
+	if (rec_keys(pdata, &parts[0], &ol, &parts[1], &pl, &parts[2], &tl,
+	    &start, &sha) < 0)
 		return DB_DONOTINDEX;
-	n = ol + pl + tl + 3 + 8;
-	if (!(k = malloc(n)))
-		return ENOMEM;
-	memcpy(k, o, ol + 1);
-	memcpy(k + ol + 1, p, pl + 1);
-	memcpy(k + ol + pl + 2, t, tl + 1);
-	put_be64(k + ol + pl + tl + 3, start);
-	memset(skey, 0, sizeof(*skey));
-	skey->data = k;
-	skey->size = (u_int32_t)n;
-	skey->flags = DB_DBT_APPMALLOC;
-	return 0;
+	return index_key(skey, parts, 3, 0, start);
 }
 
 /* byhash: owner\0 sha256(32) */
@@ -320,6 +360,60 @@ byhash_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
 	skey->data = k;
 	skey->size = (u_int32_t)(ol + 1 + PP_SHA256_LEN);
 	skey->flags = DB_DBT_APPMALLOC;
+	return 0;
+}
+
+/* byattr: a key for the host and one for each distinct label, so that a
+ * filter on either reads only the records that have it, in the order
+ * bytime gives them. */
+static int
+attr_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
+{
+	struct pp_store_rec r;
+	const char **labels = NULL, *parts[4];
+	size_t cap = 0, i, j, n = 0;
+	uint64_t start;
+	DBT *keys;
+	int rc;
+
+	(void)sec;
+	(void)pkey;
+	if ((rc = rec_decode(pdata->data, pdata->size, &r, &labels,
+	    &cap)) < 0) {
+		free(labels);
+		return rc == PP_ENOMEM ? ENOMEM : DB_DONOTINDEX;
+	}
+	start = (uint64_t)r.start_ns ^ TIME_BIAS;
+	if (!(keys = calloc(r.nlabels + 1, sizeof(*keys)))) {
+		free(labels);
+		return ENOMEM;
+	}
+	parts[0] = r.owner;
+	parts[1] = r.host;
+	parts[2] = r.program;
+	parts[3] = r.type;
+	rc = index_key(&keys[n++], parts, 4, 'h', start);
+	/* The keys of one record must all differ: a repeated label once. */
+	for (i = 0; rc == 0 && i < r.nlabels; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(r.labels[i], r.labels[j]) == 0)
+				break;
+		if (j < i)
+			continue;
+		parts[1] = r.labels[i];
+		rc = index_key(&keys[n++], parts, 4, 'l', start);
+	}
+	free(labels);
+	if (rc != 0) {
+		for (i = 0; i < n; i++)
+			free(keys[i].data);
+		free(keys);
+		return rc;
+	}
+	memset(skey, 0, sizeof(*skey));
+	skey->data = keys;
+	skey->size = (u_int32_t)n;
+	skey->flags = DB_DBT_MULTIPLE | DB_DBT_APPMALLOC;
 	return 0;
 }
 
@@ -547,6 +641,108 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	return 0;
 }
 
+/* Reads lock.db's key k in txn: 1 present, 0 absent, or a Berkeley DB
+ * error (negative values are theirs too). The value goes to v (n bytes)
+ * when v is not NULL. */
+static int
+wlock_get(struct pp_store *st, DB_TXN *txn, const char *k, void *v, size_t n,
+    u_int32_t flags)
+{
+	DBT kd, vd;
+	int r;
+
+	dbt(&kd, k, strlen(k));
+	memset(&vd, 0, sizeof(vd));
+	vd.flags = DB_DBT_USERMEM | (v ? 0 : DB_DBT_PARTIAL);
+	vd.data = v;
+	vd.ulen = (u_int32_t)n;
+	r = st->db[DB_WLOCK]->get(st->db[DB_WLOCK], txn, &kd, &vd, flags);
+	if (r == DB_NOTFOUND)
+		return 0;
+	if (r == 0 && v && vd.size != n)
+		return 0;	/* not ours: as if absent */
+	return r ? r : 1;
+}
+
+static int
+wlock_put(struct pp_store *st, DB_TXN *txn, const char *k, const void *v,
+    size_t n)
+{
+	DBT kd, vd;
+
+	dbt(&kd, k, strlen(k));
+	dbt(&vd, v, n);
+	return st->db[DB_WLOCK]->put(st->db[DB_WLOCK], txn, &kd, &vd, 0);
+}
+
+/* Opens byattr.db into *out, making it when absent: in one transaction
+ * under the writer's lock, so that no record is stored meanwhile by a
+ * process that could not index it, and marked complete when there are no
+ * records yet (a new store). A store made before byattr.db gets it empty
+ * and unmarked: pp_store_expire fills it in. Returns 0, DB_NOTFOUND when
+ * it is absent and this site cannot write (a replica: the master's will
+ * come), or a Berkeley DB error. */
+static int
+open_attr(struct pp_store *st, DB **out)
+{
+	DB_TXN *txn = NULL;
+	DB *db = NULL;
+	DBC *c = NULL;
+	DBT k, v;
+	int r, attempt;
+
+	*out = NULL;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((r = db_create(&db, st->env, 0)) != 0)
+			return r;
+		if ((r = db->set_flags(db, DB_DUPSORT)) != 0)
+			break;
+		r = db->open(db, NULL, db_files[DB_BYATTR], NULL, DB_BTREE,
+		    DB_AUTO_COMMIT, 0600);
+		if (r != ENOENT)
+			break;
+		db->close(db, DB_NOSYNC);
+		db = NULL;
+		if (st->repl && repl_writable(st, NULL) < 0)
+			return DB_NOTFOUND;
+		if ((r = db_create(&db, st->env, 0)) != 0)
+			return r;
+		if ((r = db->set_flags(db, DB_DUPSORT)) != 0 ||
+		    (r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+			break;
+		if ((r = writer_lock(st, txn)) == 0 &&
+		    (r = db->open(db, txn, db_files[DB_BYATTR], NULL,
+		    DB_BTREE, DB_CREATE | DB_EXCL, 0600)) == 0 &&
+		    (r = st->db[DB_META]->cursor(st->db[DB_META], txn, &c,
+		    0)) == 0) {
+			memset(&k, 0, sizeof(k));
+			memset(&v, 0, sizeof(v));
+			k.flags = v.flags = DB_DBT_PARTIAL;
+			r = c->get(c, &k, &v, DB_FIRST);
+			c->close(c);
+			if (r == DB_NOTFOUND)
+				r = wlock_put(st, txn, attr_done_key, "1", 1);
+		}
+		if (r == 0) {
+			r = txn->commit(txn, 0);
+			break;
+		}
+		txn->abort(txn);
+		db->close(db, DB_NOSYNC);
+		db = NULL;
+		/* Another process made it first: open theirs. */
+		if (r != EEXIST)
+			return r;
+	}
+	if (r != 0) {
+		if (db)
+			db->close(db, DB_NOSYNC);
+		return r;
+	}
+	*out = db;
+	return 0;
+}
+
 /* Opens the databases of want that are not open yet (and the
  * environment, when another process's recovery made us close it). */
 static int
@@ -554,31 +750,46 @@ open_dbs(struct pp_store *st, unsigned want, struct pp_err *e)
 {
 	int r, i;
 
-	if (want & (NEED(DB_BYTIME) | NEED(DB_BYHASH)))
+	if (want & NEED_INDEXES)
 		want |= NEED(DB_META);
+	/* Making byattr.db takes the writer's lock (lock.db). */
+	if (want & NEED(DB_BYATTR))
+		want |= NEED(DB_WLOCK);
 	st->want |= want;
 	if (!st->env && (r = open_handles(st, e)) < 0)
 		return r;
-	/* In index order: meta.db before the indexes associated with it. */
+	/* In index order: meta.db before the indexes associated with it,
+	 * lock.db before byattr.db. */
 	for (i = 0; i < NDB; i++) {
 		DB *db;
 
-		if (!(st->want & NEED(i)) || st->db[i])
+		if (!(st->want & NEED(i)) || st->db[i] ||
+		    (i == DB_BYATTR && st->no_attr))
 			continue;
-		if ((r = db_create(&db, st->env, 0)) != 0)
-			return db_fail(st, e, r, db_files[i]);
-		if ((i == DB_BYTIME && (r = db->set_flags(db,
-		    DB_DUPSORT)) != 0) ||
-		    (r = db->open(db, NULL, db_files[i], NULL, DB_BTREE,
-		    DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
-			db->close(db, DB_NOSYNC);
-			return db_fail(st, e, r, db_files[i]);
+		if (i == DB_BYATTR) {
+			if ((r = open_attr(st, &db)) == DB_NOTFOUND) {
+				st->no_attr = 1;	/* a replica's, to come */
+				continue;
+			}
+			if (r != 0)
+				return db_fail(st, e, r, db_files[i]);
+		} else {
+			if ((r = db_create(&db, st->env, 0)) != 0)
+				return db_fail(st, e, r, db_files[i]);
+			if ((i == DB_BYTIME && (r = db->set_flags(db,
+			    DB_DUPSORT)) != 0) ||
+			    (r = db->open(db, NULL, db_files[i], NULL,
+			    DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
+				db->close(db, DB_NOSYNC);
+				return db_fail(st, e, r, db_files[i]);
+			}
 		}
 		/* An index not associated would miss writes: it is open
 		 * only when associated. */
-		if ((i == DB_BYTIME || i == DB_BYHASH) &&
+		if ((i == DB_BYTIME || i == DB_BYHASH || i == DB_BYATTR) &&
 		    (r = st->db[DB_META]->associate(st->db[DB_META], NULL, db,
-		    i == DB_BYTIME ? bytime_key : byhash_key, 0)) != 0) {
+		    i == DB_BYTIME ? bytime_key : i == DB_BYHASH ? byhash_key :
+		    attr_key, 0)) != 0) {
 			db->close(db, DB_NOSYNC);
 			return db_fail(st, e, r, "cannot open the indexes");
 		}
@@ -712,6 +923,10 @@ run(struct pp_store *st, int (*body)(struct pp_store *, DB_TXN *, void *,
 			return r;
 		if ((r = open_dbs(st, need, e)) < 0)
 			return r;
+		/* A write must reach every index: byattr.db absent and not
+		 * made here means this site cannot write now. */
+		if (writes && (need & NEED(DB_BYATTR)) && st->no_attr)
+			return repl_not_master(st, e);
 		if (txn_flags & NO_TXN) {
 			r = body(st, NULL, arg, e);
 		} else if ((r = st->env->txn_begin(st->env, NULL, &txn,
@@ -805,14 +1020,6 @@ fail:
 	*labels = NULL;
 	*n = 0;
 	return rc;
-}
-
-static void
-dbt(DBT *d, const void *data, size_t size)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = (void *)data;
-	d->size = (u_int32_t)size;
 }
 
 struct user_op {
@@ -1129,32 +1336,34 @@ pp_store_put(struct pp_store *st, struct pp_store_item *items, size_t n,
  * it.
  */
 
+/* An index key: NUL-terminated parts (MAX_PARTS at most), then the
+ * start time (8). bytime's parts are owner, program, type; byattr's
+ * owner, attribute, program, type. */
+
 struct skey {
-	const unsigned char *owner, *program, *type;
-	size_t owner_len, program_len, type_len;
+	const unsigned char *part[MAX_PARTS];
+	size_t len[MAX_PARTS];
 	uint64_t start;
 };
 
 static int
-parse_skey(const DBT *k, struct skey *s)
+parse_skey(const DBT *k, int nparts, struct skey *s)
 {
-	const unsigned char *p = k->data, *end = p + k->size, *z;
+	const unsigned char *p = k->data, *end, *z;
+	int i;
 
-	if (k->size < 3 + 8)
+	if (k->size < (size_t)nparts + 8)
 		return -1;
-	end -= 8;
-	s->owner = p;
-	if (!(z = memchr(p, 0, end - p)))
+	end = p + k->size - 8;
+	for (i = 0; i < nparts; i++) {
+		if (!(z = memchr(p, 0, end - p)))
+			return -1;
+		s->part[i] = p;
+		s->len[i] = z - p;
+		p = z + 1;
+	}
+	if (p != end)
 		return -1;
-	s->owner_len = z - p;
-	s->program = p = z + 1;
-	if (!(z = memchr(p, 0, end - p)))
-		return -1;
-	s->program_len = z - p;
-	s->type = p = z + 1;
-	if (!(z = memchr(p, 0, end - p)) || z + 1 != end)
-		return -1;
-	s->type_len = z - p;
 	s->start = get_be64(end);
 	return 0;
 }
@@ -1240,6 +1449,11 @@ rec_matches(const struct pp_store_filter *f, const struct pp_store_rec *r)
 
 struct scan {
 	const struct pp_store_filter *f;
+	/* The index walked, its parts, and the value the filter wants of
+	 * each (NULL: any); attr is byattr's "h" host or "l" label. */
+	int index, nparts, chosen;
+	const char *want[MAX_PARTS];
+	char *attr;
 	/* for select: */
 	int (*fn)(const struct pp_store_rec *, void *);
 	void *arg;
@@ -1258,51 +1472,91 @@ struct scan {
 enum { TAKE, SEEK, DONE };
 
 static int
-classify(const struct pp_store_filter *f, const struct skey *s,
-    struct pp_buf *b, int *rc)
+classify(const struct scan *sc, const struct skey *s, struct pp_buf *b,
+    int *rc)
 {
+	const struct pp_store_filter *f = sc->f;
 	uint64_t since = f->since_ns ? (uint64_t)f->since_ns ^ TIME_BIAS : 0;
 	uint64_t until = f->until_ns ? (uint64_t)f->until_ns ^ TIME_BIAS :
 	    UINT64_MAX;
-	const unsigned char *parts[3] = { s->owner, s->program, s->type };
-	size_t lens[3] = { s->owner_len, s->program_len, s->type_len };
-	int c;
+	const unsigned char *parts[MAX_PARTS];
+	size_t lens[MAX_PARTS];
+	int i, c, fixed = 1;	/* every part before i is the filter's */
 
 	*rc = 0;
-	if (f->owner && (c = cmp_part(s->owner, s->owner_len, f->owner)) != 0)
-		return DONE;	/* we start at the owner: past it now */
-	if (f->program &&
-	    (c = cmp_part(s->program, s->program_len, f->program)) != 0) {
+	memcpy(parts, s->part, sizeof(parts));
+	memcpy(lens, s->len, sizeof(lens));
+	for (i = 0; i < sc->nparts; i++) {
+		const char *w = sc->want[i];
+
+		if (!w) {
+			fixed = 0;
+			continue;
+		}
+		if ((c = cmp_part(s->part[i], s->len[i], w)) == 0)
+			continue;
 		if (c > 0) {
-			if (f->owner)
+			if (fixed)
 				return DONE;
-			*rc = seek_key(b, parts, lens, 1, 1, 0, 0);
-			return SEEK;	/* the next owner */
+			/* The next value of the last part not fixed. */
+			*rc = seek_key(b, parts, lens, i, 1, 0, 0);
+			return SEEK;
 		}
-		parts[1] = (const unsigned char *)f->program;
-		lens[1] = strlen(f->program);
-		*rc = seek_key(b, parts, lens, 2, 0, 0, 0);
-		return SEEK;
-	}
-	if (f->type && (c = cmp_part(s->type, s->type_len, f->type)) != 0) {
-		if (c > 0) {
-			*rc = seek_key(b, parts, lens, 2, 1, 0, 0);
-			return SEEK;	/* the next program */
-		}
-		parts[2] = (const unsigned char *)f->type;
-		lens[2] = strlen(f->type);
-		*rc = seek_key(b, parts, lens, 3, 0, 0, 0);
+		parts[i] = (const unsigned char *)w;
+		lens[i] = strlen(w);
+		*rc = seek_key(b, parts, lens, i + 1, 0, 0, 0);
 		return SEEK;
 	}
 	if (s->start < since) {
-		*rc = seek_key(b, parts, lens, 3, 0, 1, since);
+		*rc = seek_key(b, parts, lens, sc->nparts, 0, 1, since);
 		return SEEK;
 	}
 	if (s->start > until) {
-		*rc = seek_key(b, parts, lens, 3, 1, 0, 0);
-		return SEEK;	/* the next type */
+		if (fixed)
+			return DONE;
+		*rc = seek_key(b, parts, lens, sc->nparts, 1, 0, 0);
+		return SEEK;
 	}
 	return TAKE;
+}
+
+/* 1 when byattr.db is known to hold every record (then cached). */
+static int
+attr_complete(struct pp_store *st, DB_TXN *txn)
+{
+	unsigned char one;
+
+	if (!st->attr_done && st->db[DB_BYATTR] && st->db[DB_WLOCK] &&
+	    wlock_get(st, txn, attr_done_key, &one, 1, 0) == 1)
+		st->attr_done = 1;
+	return st->attr_done;
+}
+
+/* Picks the index for the filter, once per select: byattr when it asks
+ * for a host or labels (the host first: usually the rarer) and byattr
+ * holds every record, else bytime. */
+static int
+choose_index(struct pp_store *st, DB_TXN *txn, struct scan *sc)
+{
+	const struct pp_store_filter *f = sc->f;
+	int n = 0;
+
+	sc->chosen = 1;
+	sc->want[n++] = f->owner;
+	if ((f->host || f->nlabels) && !sc->delete &&
+	    attr_complete(st, txn)) {
+		if (asprintf(&sc->attr, "%c%s", f->host ? 'h' : 'l',
+		    f->host ? f->host : f->labels[0]) < 0) {
+			sc->attr = NULL;
+			return PP_ENOMEM;
+		}
+		sc->want[n++] = sc->attr;
+	}
+	sc->index = n == 2 ? DB_BYATTR : DB_BYTIME;
+	sc->want[n++] = f->program;
+	sc->want[n++] = f->type;
+	sc->nparts = n;
+	return 0;
 }
 
 static int
@@ -1327,24 +1581,32 @@ scan_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 	sc->deleted_now = 0;
 	if (sc->delete && (r = writer_lock(st, txn)) != 0)
 		return r;
+	if (!sc->chosen && (r = choose_index(st, txn, sc)) < 0) {
+		r = pp_err_set(e, r, "out of memory");
+		goto out;
+	}
 	if (sc->have_last) {
 		pp_buf_add(&seek, sc->last.data, sc->last.len);
-	} else if (f->owner) {
-		const unsigned char *parts[2] = {
-			(const unsigned char *)f->owner,
-			(const unsigned char *)f->program };
-		size_t lens[2] = { strlen(f->owner),
-		    f->program ? strlen(f->program) : 0 };
-
-		seek_key(&seek, parts, lens, f->program ? 2 : 1, 0, 0, 0);
 	} else {
-		pp_buf_add(&seek, "", 1);
+		/* At the first key with the parts the filter fixes first. */
+		const unsigned char *parts[MAX_PARTS];
+		size_t lens[MAX_PARTS];
+		int n;
+
+		for (n = 0; n < sc->nparts && sc->want[n]; n++) {
+			parts[n] = (const unsigned char *)sc->want[n];
+			lens[n] = strlen(sc->want[n]);
+		}
+		if (n)
+			seek_key(&seek, parts, lens, n, 0, 0, 0);
+		else
+			pp_buf_add(&seek, "", 1);
 	}
 	if (seek.oom) {
 		r = pp_err_set(e, PP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = st->db[DB_BYTIME]->cursor(st->db[DB_BYTIME], txn, &c,
+	if ((r = st->db[sc->index]->cursor(st->db[sc->index], txn, &c,
 	    sc->delete ? 0 : DB_READ_COMMITTED)) != 0)
 		goto out;
 	for (;;) {
@@ -1368,9 +1630,9 @@ scan_body(struct pp_store *st, DB_TXN *txn, void *arg, struct pp_err *e)
 		if (r)
 			break;
 		op = DB_NEXT;
-		if (parse_skey(&k, &s) < 0)
+		if (parse_skey(&k, sc->nparts, &s) < 0)
 			continue;
-		what = classify(f, &s, &seek, &rc);
+		what = classify(sc, &s, &seek, &rc);
 		if (rc < 0) {
 			r = pp_err_set(e, rc, "out of memory");
 			break;
@@ -1466,10 +1728,11 @@ pp_store_select(struct pp_store *st, const struct pp_store_filter *f,
 	sc.fn = fn;
 	sc.arg = arg;
 	pp_buf_init(&sc.last);
-	r = run(st, scan_select_body, &sc, NEED(DB_META) | NEED(DB_BYTIME),
-	    DB_READ_COMMITTED,
+	r = run(st, scan_select_body, &sc, NEED(DB_META) | NEED(DB_BYTIME) |
+	    (f->host || f->nlabels ? NEED(DB_BYATTR) : 0), DB_READ_COMMITTED,
 	    "cannot read the profiles", e);
 	pp_buf_release(&sc.last);
+	free(sc.attr);
 	if (r == 0 && sc.stopped)
 		return sc.stopped;
 	return r;
@@ -1545,6 +1808,109 @@ pp_store_get(struct pp_store *st, const char *owner, uint64_t id,
 	return r;
 }
 
+struct attr_build {
+	size_t batch;
+	uint64_t done;
+	int finished;
+};
+
+/* One batch of byattr.db's build for a store made before it: stores the
+ * next batch of records again, unchanged, which adds their keys to
+ * byattr.db (Berkeley DB keeps the indexes of what is stored); lock.db
+ * keeps where it got to, and the mark once all are in. Records stored
+ * meanwhile by others are indexed as they come. */
+static int
+attr_build_body(struct pp_store *st, DB_TXN *txn, void *arg,
+    struct pp_err *e)
+{
+	struct attr_build *ab = arg;
+	unsigned char next[8], one;
+	DBC *c = NULL;
+	DBT k, v;
+	size_t n = 0;
+	int r;
+
+	(void)e;
+	ab->finished = 0;
+	if ((r = writer_lock(st, txn)) != 0)
+		return r;
+	if ((r = wlock_get(st, txn, attr_done_key, &one, 1, 0)) == 1) {
+		ab->finished = 1;
+		return 0;
+	}
+	if (r != 0 || (r = wlock_get(st, txn, attr_next_key, next, 8,
+	    DB_RMW)) < 0 || r > 1)
+		return r;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.flags = v.flags = DB_DBT_REALLOC;
+	if (r == 1) {
+		if (!(k.data = malloc(8)))
+			return ENOMEM;
+		memcpy(k.data, next, 8);
+		k.size = 8;
+	}
+	if ((r = st->db[DB_META]->cursor(st->db[DB_META], txn, &c, 0)) != 0)
+		goto out;
+	for (r = c->get(c, &k, &v, k.size ? DB_SET_RANGE : DB_FIRST);
+	    r == 0 && n < ab->batch;
+	    r = c->get(c, &k, &v, DB_NEXT), n++) {
+		DBT pk, pv;
+
+		dbt(&pk, k.data, k.size);
+		dbt(&pv, v.data, v.size);
+		if ((r = st->db[DB_META]->put(st->db[DB_META], txn, &pk, &pv,
+		    0)) != 0)
+			break;
+	}
+	if (r == DB_NOTFOUND) {
+		/* All in: mark it, forget the place. */
+		if ((r = wlock_put(st, txn, attr_done_key, "1", 1)) == 0) {
+			DBT kd;
+
+			dbt(&kd, attr_next_key, strlen(attr_next_key));
+			r = st->db[DB_WLOCK]->del(st->db[DB_WLOCK], txn, &kd, 0);
+			if (r == DB_NOTFOUND)
+				r = 0;
+			ab->finished = 1;
+		}
+	} else if (r == 0 && k.size == 8) {
+		/* k is the first record of the next batch. */
+		r = wlock_put(st, txn, attr_next_key, k.data, 8);
+	}
+	if (r == 0)
+		ab->done += n;
+out:
+	if (c)
+		c->close(c);
+	free(k.data);
+	free(v.data);
+	return r;
+}
+
+int
+pp_store_index(struct pp_store *st, size_t batch, uint64_t *indexed,
+    struct pp_err *e)
+{
+	struct attr_build ab;
+	int r;
+
+	*indexed = 0;
+	if (st->attr_done)
+		return 0;
+	memset(&ab, 0, sizeof(ab));
+	ab.batch = batch ? batch : 1000;
+	do {
+		r = run(st, attr_build_body, &ab, NEED(DB_WLOCK) |
+		    NEED_RECORDS, 0, "cannot index the profiles by host and "
+		    "label", e);
+	} while (r == 0 && !ab.finished && !st->no_attr);
+	if (r == 0 && ab.finished)
+		st->attr_done = 1;
+	*indexed = ab.done;
+	return r;
+}
+
 int
 pp_store_expire(struct pp_store *st, const char *owner, int64_t before_ns,
     size_t batch, uint64_t *deleted, struct pp_err *e)
@@ -1571,6 +1937,7 @@ pp_store_expire(struct pp_store *st, const char *owner, int64_t before_ns,
 			*deleted += sc.deleted_now;
 	} while (r == 0 && sc.deleted_now == sc.batch);
 	pp_buf_release(&sc.last);
+	free(sc.attr);
 	return r;
 }
 

@@ -8,10 +8,15 @@
  *   data.db    id -> the profile as received (gzipped pprof)
  *   bytime.db  secondary: owner\0program\0type\0 start(8, big-endian) -> id
  *   byhash.db  secondary, unique: owner\0 sha256(32) -> id
+ *   byattr.db  secondary: owner\0 kind value\0 program\0type\0 start(8)
+ *              -> id, a key for the host (kind 'h') and one for each
+ *              label (kind 'l', "key=value") of every record
  *   users.db   name -> sha256(token)(32) created_ns(8)
  *   tokens.db  sha256(token)(32) -> name
  *   lock.db    one record whose write lock every writing transaction
- *              takes first: writers queue rather than deadlock
+ *              takes first: writers queue rather than deadlock; and
+ *              whether byattr.db holds every record (see
+ *              pp_store_index)
  *   replication, replication.lock
  *              a replicated store's configuration and its replication
  *              process's lock (repl.h; see Replication below)
@@ -149,6 +154,17 @@ int pp_store_get(struct pp_store *st, const char *owner, uint64_t id,
  * Returns 0 or PP_ESTORE. */
 int pp_store_expire(struct pp_store *st, const char *owner,
     int64_t before_ns, size_t batch, uint64_t *deleted, struct pp_err *e);
+
+/* Builds the host and label index (byattr.db) of a store made before
+ * it, batch (0: 1000) records to a transaction, resuming where an
+ * interrupted build stopped; *indexed gets the records indexed now.
+ * Until it is built, filters on a host or a label read every record the
+ * other filters select; records stored meanwhile are indexed as they
+ * come. A built index costs one read. pp-query --expire runs it. Returns
+ * 0, PP_EREADONLY (a replica: the master's build replicates), PP_ESTORE,
+ * PP_ENOSPC. */
+int pp_store_index(struct pp_store *st, size_t batch, uint64_t *indexed,
+    struct pp_err *e);
 
 /* id as 16 hex digits; parses them back (0 or -1). */
 void pp_store_id_str(uint64_t id, char buf[17]);

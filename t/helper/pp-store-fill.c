@@ -1,13 +1,16 @@
 /* pp-store-fill: fills a store with many small records straight through
  * lib/store, for the benchmarks (t/perf/p0003-service.sh).
  *
- *   pp-store-fill DIR OWNERS PROGRAMS COUNT DAYS
+ *   pp-store-fill DIR OWNERS PROGRAMS COUNT DAYS [HOSTS]
  *
  * COUNT records, spread round-robin over OWNERS users (u0, u1 ...) and
  * PROGRAMS programs each (prog0 ...), types cpu and heap alternating, start
  * times spread evenly over the last DAYS days, 1000 to a transaction. The
  * stored bytes are a short distinct string, not a profile: only listings
- * read them. */
+ * read them. The host is "bench"; with HOSTS, one of h0 .. h(HOSTS-1),
+ * and labels: env=prod on about one record in four, else env=test,
+ * and rack=r0 or rack=r1 on about two in three (t0311 checks the host and label
+ * index with them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +26,19 @@ main(int argc, char **argv)
 	struct pp_err e = { 0 };
 	struct pp_store_item items[1000];
 	char owners[1000][24], progs[1000][32], data[1000][32];
-	unsigned long nowners, nprogs, count, days, i;
+	char hosts[1000][24], racks[1000][8];
+	const char *labels[1000][2];
+	unsigned long nowners, nprogs, count, days, nhosts = 0, i;
 	struct timespec ts;
 	int64_t now, span;
 	int rc;
 
 	pp_progname = "pp-store-fill";
-	if (argc != 6)
-		pp_die_usage("usage: pp-store-fill dir owners programs count days");
+	if (argc != 6 && argc != 7)
+		pp_die_usage("usage: pp-store-fill dir owners programs count "
+		    "days [hosts]");
+	if (argc == 7 && !(nhosts = strtoul(argv[6], NULL, 10)))
+		pp_die_usage("hosts must be positive");
 	nowners = strtoul(argv[2], NULL, 10);
 	nprogs = strtoul(argv[3], NULL, 10);
 	count = strtoul(argv[4], NULL, 10);
@@ -56,6 +64,22 @@ main(int argc, char **argv)
 			it->rec.owner = owners[n];
 			it->rec.program = progs[n];
 			it->rec.host = "bench";
+			if (nhosts) {
+				/* Not in step with owners or programs. */
+				unsigned long x = (i * 2654435761u) &
+				    0xffffffffu;
+
+				snprintf(hosts[n], sizeof(hosts[n]), "h%lu",
+				    x % nhosts);
+				snprintf(racks[n], sizeof(racks[n]),
+				    "rack=r%lu", x >> 8 & 1);
+				it->rec.host = hosts[n];
+				labels[n][0] = x >> 12 & 3 ? "env=test" :
+				    "env=prod";
+				labels[n][1] = racks[n];
+				it->rec.labels = labels[n];
+				it->rec.nlabels = (x >> 16) % 3 ? 2 : 1;
+			}
 			it->rec.type = i / (nowners * nprogs) % 2 ? "heap" : "cpu";
 			it->rec.sample_types = "samples/count,cpu/nanoseconds";
 			it->rec.start_ns = now - span +

@@ -13,10 +13,14 @@
 #  2. Listing one owner's last hour (pp-query -u u7 --since 1h -l) in a
 #     store of 1,000,000 records against one of 10,000, both filled by
 #     t/helper/pp-store-fill with the same shape (100 owners, 10 programs,
-#     14 days), only the count differs; so the big store's hour holds 100
-#     times the rows of the small one's (the rows are printed).  Target:
-#     the big listing at most twice the small one's time: its cost must
-#     follow the rows returned, not the store.
+#     14 days, 1000 hosts), only the count differs; so the big store's
+#     hour holds 100 times the rows of the small one's (the rows are
+#     printed).  Target: the big listing at most twice the small one's
+#     time: its cost must follow the rows returned, not the store.  Then
+#     one host's profiles over every owner and all 14 days (pp-query -H)
+#     in the big store through the host index, against the same store
+#     without it (as one made before the index: every record read); no
+#     target, the ratio shows what the index saves.
 #  3. Merging 100 stored profiles (pp-test scale 1.01 .. 2.00 of the shared
 #     pprof-large.cpu.pb.gz, stored by piping one POST each into pp-recv):
 #     pp-query -u U -t cpu against `go tool pprof -proto` on the same 100
@@ -59,7 +63,8 @@ die() { echo "p0003-service: $*" >&2; exit 1; }
 for v in "$runs" "$big" "$nup"; do
 	case $v in ''|*[!0-9]*|0) die "PP_BENCH_* must be positive integers: '$v'";; esac
 done
-for p in pp-recv pp-query t/helper/pp-store-fill t/helper/pp-test; do
+for p in pp-recv pp-query t/helper/pp-store-fill t/helper/pp-store-old \
+    t/helper/pp-test; do
 	[ -x "$src/$p" ] || die "cannot run '$src/$p': run make first"
 done
 [ -x /usr/bin/time ] || die "cannot run '/usr/bin/time': install GNU time"
@@ -83,7 +88,8 @@ unset DEBUGINFOD_URLS PPROF_TMPDIR PPROF_TOOLS PPROF_BINARY_PATH PP_HOME
 cd "$tmp/run" || exit 1
 
 cp "$src/pp-recv" "$src/pp-query" "$src/t/helper/pp-store-fill" \
-	"$src/t/helper/pp-test" "$tmp/bin/" || die "cannot copy the programs"
+	"$src/t/helper/pp-store-old" "$src/t/helper/pp-test" "$tmp/bin/" ||
+	die "cannot copy the programs"
 bin=$tmp/bin
 cc -O2 -g -o "$bin/discard" "$src/t/perf/discard.c" &&
 cc -O2 -g -o "$bin/upload" "$src/t/progs/upload.c" -lcurl ||
@@ -275,7 +281,7 @@ fi
 # fill DIR COUNT: fill a store with pp-store-fill; prints the seconds.
 fill() {
 	t0=$(date +%s%N)
-	"$bin/pp-store-fill" "$1" 100 10 "$2" 14 >/dev/null 2>"$tmp/err" ||
+	"$bin/pp-store-fill" "$1" 100 10 "$2" 14 1000 >/dev/null 2>"$tmp/err" ||
 		die "pp-store-fill $2 failed: $(tail -n 3 "$tmp/err")"
 	t1=$(date +%s%N)
 	awk -v t=$((t1 - t0)) 'BEGIN { printf "%.1f\n", t / 1e9 }'
@@ -311,8 +317,38 @@ awk -v rb="$rb" -v rs="$rs" -v big="$big" -v small="$small" -v fb="$fb" \
     -v fs="$fs" -v szb="$szb" -v szs="$szs" -v mb="$mb" -v ms="$ms" 'BEGIN {
 	printf "# list: rows returned %d (%d records) vs %d (%d records); peak RSS %.1fM vs %.1fM\n",
 	    rb, big, rs, small, mb / 1024, ms / 1024
-	printf "# list: filled %d records in %.1fs (%d MB), %d in %.1fs (%d MB) with pp-store-fill DIR 100 10 COUNT 14\n",
+	printf "# list: filled %d records in %.1fs (%d MB), %d in %.1fs (%d MB) with pp-store-fill DIR 100 10 COUNT 14 1000\n",
 	    big, fb, szb, small, fs, szs }' >>"$tmp/notes"
+
+# One host of the 1000 over every owner and the whole 14 days, through
+# the host index, then the same store without it (pp-store-old unindex:
+# as a store made before the index, which reads every record).
+hq() { measure "$tmp/list/out.$1" "$bin/pp-query" -d "$tmp/list/big" -H h43 -l; }
+hq index >/dev/null
+: >"$tmp/list/m.index"; : >"$tmp/list/m.none"
+i=0
+while [ $i -lt "$runs" ]; do
+	hq index >>"$tmp/list/m.index"
+	i=$((i + 1))
+done
+"$bin/pp-store-old" unindex "$tmp/list/big" 2>"$tmp/err" ||
+	die "pp-store-old unindex failed: $(tail -n 3 "$tmp/err")"
+hq none >/dev/null
+i=0
+while [ $i -lt "$runs" ]; do
+	hq none >>"$tmp/list/m.none"
+	i=$((i + 1))
+done
+cmp -s "$tmp/list/out.index" "$tmp/list/out.none" ||
+	die "pp-query -H lists other rows without the index"
+ri=$(count_listed <"$tmp/list/out.index")
+li=$(median 1 <"$tmp/list/m.index") ln=$(median 1 <"$tmp/list/m.none")
+r=$(awk -v a="$li" -v b="$ln" 'BEGIN { printf "%.3f", a / b }')
+row "list -H (1 of 1000 hosts), index vs none" \
+	"$(awk -v t="$li" 'BEGIN { printf "%.4fs", t / 1e6 }')" \
+	"$(awk -v t="$ln" 'BEGIN { printf "%.4fs", t / 1e6 }')" "$r" \
+	"(no target)" >>"$tmp/table"
+echo "# list -H: $ri rows of $big records, every owner, 14 days; the same store read without its host index" >>"$tmp/notes"
 rm -rf "$tmp/list"
 fi
 
