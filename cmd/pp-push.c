@@ -31,7 +31,8 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: pp-push [-hnv] [-b count] [-s dir] [-T file] [-u url ...] "
-	    "[file ...]\n");
+	    "[-w seconds]\n"
+	    "               [file ...]\n");
 	exit(status);
 }
 
@@ -47,6 +48,19 @@ parse_count(const char *s)
 		pp_die_usage("-b wants a count of profiles from 1 to 10000, "
 		    "not '%s'", s);
 	return (size_t)v;
+}
+
+static long
+parse_seconds(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 1 || v > 3600)
+		pp_die_usage("-w wants seconds from 1 to 3600, not '%s'", s);
+	return v;
 }
 
 static void
@@ -110,7 +124,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.max_count = PP_PUSH_MAX_COUNT;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":b:hns:T:u:v", longopts,
+	while ((ch = getopt_long(argc, argv, ":b:hns:T:u:vw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -133,6 +147,10 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			c.verbose = 1;
+			break;
+		case 'w':
+			o.connect_timeout = o.low_speed_time =
+			    parse_seconds(optarg);
 			break;
 		case 'h':
 			usage(0);

@@ -353,6 +353,16 @@ test_expect_success 'a 200 that is not the receiver'\''s answer: exit 75' '
 	left && test_cmp before left
 '
 
+test_expect_success 'a silent receiver: given up after -w seconds, files kept' '
+	spool 2 && ls spool/new >before && fake "silent 20" &&
+	test_expect_code 75 pp-push -w 2 -T tok -u $URL 2>err &&
+	cat err &&
+	grep "^pp-push: cannot reach '\''$URL'\'': .*the last 2 seconds" err &&
+	left && test_cmp before left &&
+	test_expect_code 2 pp-push -w 0 -u $URL 2>err &&
+	grep "^pp-push: -w wants seconds from 1 to 3600" err
+'
+
 test_expect_success 'a bad file and an outage: exit 1, not 75' '
 	spool 2 && fake "status 503" &&
 	echo junk >spool/new/2026-00.junk &&

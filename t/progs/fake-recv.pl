@@ -19,6 +19,8 @@
 #			half-way through its body
 #	cut-head	the answer of "ack", closed half-way through its
 #			headers
+#	silent N	no answer: the connection stays open and silent
+#			until the client closes it, or N seconds
 #
 # Whatever the mode, a bundle whose MANIFEST does not list exactly its
 # members with their SHA-256 is answered 400.
@@ -102,6 +104,13 @@ flock($lock, 8);
 
 my $mode = '';
 if (open(my $m, '<', "$dir/mode")) { $mode = <$m> // ''; chomp $mode }
+if ($mode =~ /^silent (\d+)$/) {
+	# Until the client gives up (closes: readable) or N seconds pass.
+	my $rin = '';
+	vec($rin, fileno(STDIN), 1) = 1;
+	select($rin, undef, undef, $1);
+	exit 0;
+}
 if ($mode =~ /^cut (\d+)$/) {
 	$cut = 'body';
 	$mode = $1 == 200 ? 'ack' : "status $1";
