@@ -481,6 +481,8 @@ pp_profile_decode(const void *buf, size_t len,
 	/* Generous for real profiles (a few times their size in memory),
 	 * fatal for a small message of many empty repeated fields. */
 	budget.left = rawlen * 16 + ((size_t)64 << 20);
+	if (lim && lim->max_memory && budget.left > lim->max_memory)
+		budget.left = lim->max_memory;
 	budget.exhausted = false;
 	pp_arena_init(&budget.arena);
 	arena_live = true;

@@ -174,7 +174,7 @@ give_up(struct push *P, struct pfile *f, const char *why)
 static int
 load(struct push *P, struct pfile *f)
 {
-	struct pp_decode_limits lim = { PP_PUSH_MAX_FILE, 0 };
+	struct pp_decode_limits lim = { .max_input = PP_PUSH_MAX_FILE };
 	struct pp_profile *p = NULL;
 	struct pp_meta m;
 	struct pp_err pe = { 0 };

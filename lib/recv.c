@@ -18,6 +18,14 @@
 
 #define MAX_LABELS	64	/* labels of one profile */
 #define MAX_LISTING	100000	/* profiles in one listing */
+/* Decoding, unless the options say otherwise: tighter than a local
+ * tool's, since anyone with a token chooses the input, and inetd runs
+ * many of us at once. Real profiles take 4 to 9 times their protobuf
+ * bytes in protobuf-c's objects: 256 MiB admits some 30 MB of one, far
+ * more than a push of many minutes holds; a crafted 120 KB upload of
+ * empty samples asked for 1.2 GB before. */
+#define RECV_MAX_RAW	((size_t)64 << 20)
+#define RECV_MAX_MEMORY	((size_t)256 << 20)
 
 /* What one exchange knows, for the handlers and the log line. */
 struct xchg {
@@ -985,14 +993,20 @@ route(struct xchg *x)
 }
 
 int
-pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *o)
+pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *opts)
 {
+	struct pp_recv_opts oo = *opts;
+	const struct pp_recv_opts *o = &oo;
 	struct pp_http_limits lim = o->http;
 	struct xchg x;
 	struct pp_err e = { 0 };
 	char peer[64];
 	int rc, status = 0;
 
+	if (!oo.decode.max_raw)
+		oo.decode.max_raw = RECV_MAX_RAW;
+	if (!oo.decode.max_memory)
+		oo.decode.max_memory = RECV_MAX_MEMORY;
 	memset(&x, 0, sizeof(x));
 	x.o = o;
 	x.out = out_fd;
