@@ -51,6 +51,23 @@ pp_die_usage(const char *fmt, ...)
 	exit(2);
 }
 
+long
+pp_number_arg(const char *s, long min, long max, const char *fmt, ...)
+{
+	va_list ap;
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno == 0 && end != s && *end == '\0' && v >= min && v <= max)
+		return v;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(2);
+}
+
 static int
 write_all(int fd, const char *p, size_t len)
 {

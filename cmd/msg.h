@@ -15,6 +15,11 @@ void pp_die(const char *fmt, ...)
 void pp_die_usage(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
+/* The decimal number s, from min to max; otherwise prints the message
+ * (fmt and what follows, as for printf) and exits 2: bad usage. */
+long pp_number_arg(const char *s, long min, long max, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Writes data to path (NULL or "-": stdout) completely or dies. A file is
  * written beside its final name and renamed into place, so a failure
  * leaves no partial output. */

@@ -1,6 +1,5 @@
 /* pp-push: upload spooled profiles (or named pprof files) to a receiver;
  * delete only what it acknowledged. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,33 +33,6 @@ usage(int status)
 	    "[-w seconds]\n"
 	    "               [file ...]\n");
 	exit(status);
-}
-
-static size_t
-parse_count(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < 1 || v > 10000)
-		pp_die_usage("-b wants a count of profiles from 1 to 10000, "
-		    "not '%s'", s);
-	return (size_t)v;
-}
-
-static long
-parse_seconds(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < 1 || v > 3600)
-		pp_die_usage("-w wants seconds from 1 to 3600, not '%s'", s);
-	return v;
 }
 
 static void
@@ -128,7 +100,9 @@ main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			o.max_count = parse_count(optarg);
+			o.max_count = (size_t)pp_number_arg(optarg, 1, 10000,
+			    "-b wants a count of profiles from 1 to 10000, "
+			    "not '%s'", optarg);
 			break;
 		case 'n':
 			o.dry_run = 1;
@@ -150,7 +124,8 @@ main(int argc, char **argv)
 			break;
 		case 'w':
 			o.connect_timeout = o.low_speed_time =
-			    parse_seconds(optarg);
+			    pp_number_arg(optarg, 1, 3600, "-w wants seconds "
+			    "from 1 to 3600, not '%s'", optarg);
 			break;
 		case 'h':
 			usage(0);

@@ -86,20 +86,6 @@ usage(int status)
 	exit(status);
 }
 
-static long
-parse_num(const char *s, const char *opt, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		pp_die_usage("%s wants a number from %ld to %ld, not '%s'",
-		    opt, min, max, s);
-	return v;
-}
-
 /* A size: a number of bytes, or of KiB, MiB or GiB with K, M or G. */
 static uint64_t
 parse_size(const char *s, const char *opt)
@@ -572,13 +558,17 @@ main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'F':
-			g.hz = (int)parse_num(optarg, "-F", 1, 10000);
+			g.hz = (int)pp_number_arg(optarg, 1, 10000,
+			    "-F wants a number from 1 to 10000, not '%s'",
+			    optarg);
 			break;
 		case 'h':
 			usage(0);
 			break;
 		case 'i':
-			g.interval = (int)parse_num(optarg, "-i", 1, 86400);
+			g.interval = (int)pp_number_arg(optarg, 1, 86400,
+			    "-i wants a number from 1 to 86400, not '%s'",
+			    optarg);
 			break;
 		case 'l':
 			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
@@ -590,8 +580,9 @@ main(int argc, char **argv)
 			g.labels[g.nlabels++] = optarg;
 			break;
 		case 'm':
-			g.heap_rate = (uint64_t)parse_num(optarg, "-m", 1,
-			    1L << 40);
+			g.heap_rate = (uint64_t)pp_number_arg(optarg, 1,
+			    1L << 40, "-m wants a number from 1 to %ld, not '%s'",
+			    1L << 40, optarg);
 			break;
 		case 'o':
 			g.outdir = optarg;

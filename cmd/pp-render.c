@@ -68,33 +68,6 @@ parse_fraction(const char *s, const char *opt)
 	return v;
 }
 
-static int
-parse_count(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > INT_MAX)
-		pp_die_usage("-n wants a count of nodes, not '%s'", s);
-	return (int)v;
-}
-
-static int
-parse_width(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < 100 || v > 100000)
-		pp_die_usage("--width wants pixels from 100 to 100000, not '%s'",
-		    s);
-	return (int)v;
-}
-
 /* Reads and decodes one profile; name "-" is stdin. */
 static struct pp_profile *
 load(const char *name)
@@ -148,7 +121,8 @@ main(int argc, char **argv)
 			type = optarg;
 			break;
 		case 'n':
-			go.nodecount = parse_count(optarg);
+			go.nodecount = (int)pp_number_arg(optarg, 0, INT_MAX,
+			    "-n wants a count of nodes, not '%s'", optarg);
 			break;
 		case 'o':
 			output = optarg;
@@ -180,7 +154,9 @@ main(int argc, char **argv)
 			    "--nodefraction");
 			break;
 		case OPT_WIDTH:
-			fo.width = parse_width(optarg);
+			fo.width = (int)pp_number_arg(optarg, 100, 100000,
+			    "--width wants pixels from 100 to 100000, not '%s'",
+			    optarg);
 			break;
 		case 'h':
 			usage(0);
