@@ -110,51 +110,198 @@ fmt_duration(int64_t ns, char *buf, size_t size)
 		snprintf(buf, size, "%.1fs", s);
 }
 
+/*
+ * The listing's table is aligned as ls -l aligns its own: each column as
+ * wide as its widest value, never narrower than its heading. ls reads the
+ * whole directory first; a listing can hold millions of rows, so the
+ * widths come from the first TABLE_ROWS rows, held until then, and the
+ * rows after those are printed as they come, in the same widths (a longer
+ * value there pushes only its own row along). A thousand rows is many
+ * screens, and more than most listings (one user's, one program's, one
+ * day's) hold, so these are aligned whole; held, they take some 150 KiB
+ * (about 150 bytes a row), 14 MiB at worst (64 labels of 200 bytes on
+ * every row), and the first row waits only for a thousand records.
+ */
+#define TABLE_ROWS	1000
+
+enum {
+	COL_ID, COL_USER, COL_START, COL_LENGTH, COL_PROGRAM, COL_TYPE,
+	COL_HOST, COL_SIZE, COL_LABELS, NCOLS
+};
+
+static const char *const col_head[NCOLS] = {
+	"ID", "USER", "START", "LENGTH", "PROGRAM", "TYPE", "HOST", "SIZE",
+	"LABELS",
+};
+
 struct listing {
 	int json, all_owners;
 	json_t *arr;
 	size_t n;
+	/* The table: the widths, the rows held while they are counted
+	 * (each its cells, NUL-terminated one after the other), and whether
+	 * the heading and those rows are out. */
+	size_t width[NCOLS];
+	char **rows;
+	size_t nrows, cap;
+	int streaming;
+	struct pp_buf row;
 };
+
+/* The columns s takes on a terminal: one a UTF-8 character (stored names
+ * are valid UTF-8), not one a byte. */
+static size_t
+text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* r's cells into b (emptied first), each NUL-terminated. */
+static void
+format_row(const struct pp_store_rec *r, struct pp_buf *b)
+{
+	char id[17], start[32], dur[32];
+	size_t i;
+
+	pp_store_id_str(r->id, id);
+	fmt_time(r->start_ns, start, sizeof(start));
+	fmt_duration(r->duration_ns, dur, sizeof(dur));
+	b->len = 0;
+	pp_buf_add(b, id, strlen(id) + 1);
+	pp_buf_add(b, r->owner, strlen(r->owner) + 1);
+	pp_buf_add(b, start, strlen(start) + 1);
+	pp_buf_add(b, dur, strlen(dur) + 1);
+	pp_buf_add(b, r->program, strlen(r->program) + 1);
+	pp_buf_add(b, r->type, strlen(r->type) + 1);
+	pp_buf_add(b, r->host, strlen(r->host) + 1);
+	pp_buf_addf(b, "%llu", (unsigned long long)r->size);
+	pp_buf_addc(b, '\0');
+	for (i = 0; i < r->nlabels; i++)
+		pp_buf_addf(b, "%s%s", i ? "," : "", r->labels[i]);
+	pp_buf_addc(b, '\0');
+}
+
+/* Prints a row of cells (col_head's, or format_row's) in l's widths: two
+ * spaces between columns, numbers on the right, the labels last and not
+ * padded, so no line ends in blanks. */
+static void
+print_row(const struct listing *l, const char *const cell[NCOLS])
+{
+	size_t w;
+	int c, pad, first = 1;
+
+	for (c = 0; c < NCOLS; c++) {
+		if (c == COL_USER && !l->all_owners)
+			continue;
+		if (c == COL_LABELS && !*cell[c])
+			break;
+		if (!first)
+			fputs("  ", stdout);
+		first = 0;
+		w = text_width(cell[c]);
+		pad = w < l->width[c] ? (int)(l->width[c] - w) : 0;
+		if (c == COL_LENGTH || c == COL_SIZE)
+			printf("%*s%s", pad, "", cell[c]);
+		else if (c == COL_LABELS)
+			fputs(cell[c], stdout);
+		else
+			printf("%s%*s", cell[c], pad, "");
+	}
+	putchar('\n');
+}
+
+/* The cells of a row that format_row made. */
+static void
+split_row(const char *row, const char *cell[NCOLS])
+{
+	int c;
+
+	for (c = 0; c < NCOLS; c++) {
+		cell[c] = row;
+		row += strlen(row) + 1;
+	}
+}
+
+/* Prints the heading and the rows held, and lets them go: from here on
+ * rows are printed as they come. */
+static void
+table_flush(struct listing *l)
+{
+	const char *cell[NCOLS];
+	size_t i;
+
+	print_row(l, col_head);
+	for (i = 0; i < l->nrows; i++) {
+		split_row(l->rows[i], cell);
+		print_row(l, cell);
+		free(l->rows[i]);
+	}
+	free(l->rows);
+	l->rows = NULL;
+	l->nrows = l->cap = 0;
+	l->streaming = 1;
+}
+
+static int
+table_add(struct listing *l, const struct pp_store_rec *r)
+{
+	const char *cell[NCOLS];
+	char *held;
+	size_t w;
+	int c;
+
+	format_row(r, &l->row);
+	if (l->row.oom)
+		return PP_ENOMEM;
+	split_row(l->row.data, cell);
+	if (l->streaming) {
+		print_row(l, cell);
+		return 0;
+	}
+	for (c = 0; c < NCOLS; c++)
+		if ((w = text_width(cell[c])) > l->width[c])
+			l->width[c] = w;
+	if (pp_grow(&l->rows, &l->cap, l->nrows + 1, sizeof(*l->rows)) < 0 ||
+	    !(held = malloc(l->row.len)))
+		return PP_ENOMEM;
+	memcpy(held, l->row.data, l->row.len);
+	l->rows[l->nrows++] = held;
+	if (l->nrows == TABLE_ROWS)
+		table_flush(l);
+	return 0;
+}
 
 static int
 list_one(const struct pp_store_rec *r, void *arg)
 {
 	struct listing *l = arg;
-	char id[17], start[32], dur[32];
+	char id[17], sha[PP_HEX256_LEN + 1];
+	json_t *labels, *j;
 	size_t i;
 
-	pp_store_id_str(r->id, id);
 	l->n++;
-	if (l->json) {
-		char sha[PP_HEX256_LEN + 1];
-		json_t *labels = json_array(), *j;
-
-		pp_hex(r->sha256, PP_SHA256_LEN, sha);
-		for (i = 0; labels && i < r->nlabels; i++)
-			json_array_append_new(labels, json_string(r->labels[i]));
-		j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,"
-		    "s:I,s:o*}", "id", id, "owner", r->owner, "program",
-		    r->program, "host", r->host, "type", r->type,
-		    "sample_types", r->sample_types, "pid", (json_int_t)r->pid,
-		    "start_ns", (json_int_t)r->start_ns,
-		    "duration_ns", (json_int_t)r->duration_ns,
-		    "received_ns", (json_int_t)r->received_ns, "sha256", sha,
-		    "size", (json_int_t)r->size, "labels", labels);
-		if (!j || json_array_append_new(l->arr, j) < 0)
-			return PP_ENOMEM;
-		return 0;
-	}
-	fmt_time(r->start_ns, start, sizeof(start));
-	fmt_duration(r->duration_ns, dur, sizeof(dur));
-	if (l->all_owners)
-		printf("%-16s  %-12s ", id, r->owner);
-	else
-		printf("%-16s ", id);
-	printf(" %-20s  %7s  %-16s %-11s %-16s %8llu ", start, dur, r->program,
-	    r->type, r->host, (unsigned long long)r->size);
-	for (i = 0; i < r->nlabels; i++)
-		printf("%s%s", i ? "," : " ", r->labels[i]);
-	printf("\n");
+	if (!l->json)
+		return table_add(l, r);
+	pp_store_id_str(r->id, id);
+	pp_hex(r->sha256, PP_SHA256_LEN, sha);
+	labels = json_array();
+	for (i = 0; labels && i < r->nlabels; i++)
+		json_array_append_new(labels, json_string(r->labels[i]));
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,"
+	    "s:I,s:o*}", "id", id, "owner", r->owner, "program",
+	    r->program, "host", r->host, "type", r->type,
+	    "sample_types", r->sample_types, "pid", (json_int_t)r->pid,
+	    "start_ns", (json_int_t)r->start_ns,
+	    "duration_ns", (json_int_t)r->duration_ns,
+	    "received_ns", (json_int_t)r->received_ns, "sha256", sha,
+	    "size", (json_int_t)r->size, "labels", labels);
+	if (!j || json_array_append_new(l->arr, j) < 0)
+		return PP_ENOMEM;
 	return 0;
 }
 
@@ -168,20 +315,18 @@ struct source {
 static void
 list(struct source *src, const struct pp_store_filter *f, int json)
 {
-	struct listing l = { json, !src->url && f->owner == NULL, NULL, 0 };
+	struct listing l;
 	struct pp_err e = { 0 };
-	int rc;
+	int rc, c;
 
+	memset(&l, 0, sizeof(l));
+	l.json = json;
+	l.all_owners = !src->url && f->owner == NULL;
+	for (c = 0; c < NCOLS; c++)
+		l.width[c] = strlen(col_head[c]);
+	pp_buf_init(&l.row);
 	if (json && !(l.arr = json_array()))
 		pp_die("out of memory");
-	if (!json) {
-		if (l.all_owners)
-			printf("%-16s  %-12s ", "ID", "USER");
-		else
-			printf("%-16s ", "ID");
-		printf(" %-20s  %7s  %-16s %-11s %-16s %8s  %s\n", "START",
-		    "LENGTH", "PROGRAM", "TYPE", "HOST", "SIZE", "LABELS");
-	}
 	rc = src->url ? pp_client_list(src->url, src->token, f, list_one, &l,
 	    &e) : pp_store_select(src->st, f, list_one, &l, &e);
 	if (rc < 0)
@@ -192,7 +337,10 @@ list(struct source *src, const struct pp_store_filter *f, int json)
 			pp_die("cannot write the output: %s", strerror(errno));
 		putchar('\n');
 		json_decref(l.arr);
+	} else if (!l.streaming) {
+		table_flush(&l);
 	}
+	pp_buf_release(&l.row);
 }
 
 /* The public summary of the CPU profiles f selects in st, naming the

@@ -216,7 +216,26 @@ admin(const char *dir, int argc, char **argv)
 		 * before its profiles were gone). */
 		if ((rc = pp_store_user_add(st, argv[2], tok, &e)) == 0 &&
 		    (rc = pp_store_expire(st, argv[2], INT64_MAX, 0, &gone,
-		    &e)) == 0) {
+		    &e)) < 0) {
+			/* All or nothing: a user whose token was never shown,
+			 * and whose name a second "user add" refuses, is of
+			 * no use to anyone. What the cleanup deleted before it
+			 * failed stays deleted; the rest goes at the next
+			 * add. */
+			struct pp_err e2 = { 0 };
+			int rc2;
+
+			memset(tok, 0, sizeof(tok));
+			pp_warn("cannot add user '%s': %s", argv[2],
+			    pp_err_msg(&e, rc));
+			if ((rc2 = pp_store_user_del(st, argv[2], &e2)) < 0)
+				pp_warn("nor remove them again: %s; remove "
+				    "them with 'pp-recv user del %s'",
+				    pp_err_msg(&e2, rc2), argv[2]);
+			pp_store_close(st);
+			exit(1);
+		}
+		if (rc == 0) {
 			fprintf(stderr, "pp-recv: added user '%s'; their token "
 			    "follows and is not shown again\n", argv[2]);
 			printf("%s\n", tok);
