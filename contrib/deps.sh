@@ -14,6 +14,8 @@ PACKAGES="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libjansson-dev libhttp-parser-dev openbsd-inetd curl liblzma-dev libzstd-dev"
 # The web pages' browser test (t/t0370) drives headless Chromium.
 PACKAGES="$PACKAGES chromium chromium-driver"
+# t/t0310 counts the store's transactions with db5.3_stat.
+PACKAGES="$PACKAGES db5.3-util"
 
 # make bench also runs what pp is compared with: pprof's -svg needs dot.
 if [ "${1:-}" = --bench ]; then

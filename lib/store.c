@@ -816,6 +816,11 @@ pp_store_open(struct pp_store **out, const char *dir, int flags,
 		return pp_err_set(e, PP_ENOMEM, "out of memory");
 	}
 	st->lockfd = -1;
+	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+		rc = pp_err_set(e, PP_ENOTFOUND, "no store in '%s': not a "
+		    "directory", dir);
+		goto out;
+	}
 	if (stat(path, &sb) < 0) {
 		if (!(flags & PP_STORE_CREATE)) {
 			rc = pp_err_set(e, PP_ENOTFOUND, "no store in '%s'", dir);

@@ -334,12 +334,36 @@ test_expect_success 'Pyroscope ingest: a raw pprof, and one in a multipart form'
 	test "$(cat status)" = 400
 '
 
-test_expect_success 'pp-query says so when nothing matches, and refuses a terminal' '
+test_expect_success 'pp-query says so when nothing matches, or there is no store' '
 	test_must_fail pp-query -d store -p nosuch >out 2>err &&
 	grep "^pp-query: no profiles match" err &&
 	test_must_fail pp-query -d nostore -l 2>err &&
 	grep "no store in .nostore." err
 '
+
+# script(1) runs the commands with a terminal as standard output; it runs
+# them with $SHELL, which is dash in a bare environment.
+if command -v script >/dev/null 2>&1; then
+test_expect_success 'pp-query refuses to write a profile to a terminal' '
+	pp-query -d store -u alice -p hotspot >want.pb.gz &&
+	test -s want.pb.gz &&
+	SHELL=/bin/sh script -qec "
+		pp-query -d store -u alice -p hotspot; echo \"status \$?\"
+		pp-query -d store -u alice -p hotspot >tty.pb.gz; echo \"status \$?\"
+	" /dev/null >typescript &&
+	tr -d "\r" <typescript >out &&
+	cat out &&
+	cat >expect <<-\EOF &&
+	pp-query: not writing a binary profile to a terminal; redirect or pipe the output (or list with -l)
+	status 1
+	status 0
+	EOF
+	test_cmp expect out &&
+	cmp want.pb.gz tty.pb.gz
+'
+else
+	test_skip 'pp-query refuses to write a profile to a terminal' 'no script(1)'
+fi
 
 test_expect_success 'pp-query --expire deletes old profiles only' '
 	pp-query -d store -l >before &&
@@ -354,6 +378,65 @@ test_expect_success 'pp-query --expire deletes old profiles only' '
 	recv GET /v1/profiles/$bobid "$BOB" &&
 	test "$(cat status)" = 404
 '
+
+# commits DIR: the transactions DIR's Berkeley DB environment committed
+# since it was made (or last recovered).
+commits() {
+	db5.3_stat -h "$1" -t |
+	sed -n 's/^\([0-9]*\)[[:space:]]*Number of transactions committed$/\1/p'
+}
+
+# starts: "id start_ns" for each profile of a pp-query -l -o json listing.
+starts() {
+	awk '/^  "id": / { gsub(/[",]/, "", $2); id = $2 }
+	    /^  "start_ns": / { sub(/,/, "", $2); print id, $2 }'
+}
+
+# A store of 5500 records started over the last 10 days, 157 s apart;
+# about 4950 are more than a day old. Expiring one day deletes them in
+# transactions of at most 1000, so in at least 5 where an expiry that
+# deletes nothing commits one (each commits as many others besides):
+# at least 4 more commits.
+if command -v db5.3_stat >/dev/null 2>&1; then
+test_expect_success 'pp-query --expire deletes in transactions of at most 1000' '
+	pp-store-fill old 3 4 5500 10 &&
+	pp-query -d old -l -o json | starts >before &&
+	test_line_count = 5500 before &&
+	c0=$(commits old) &&
+	pp-query -d old -v --expire 3650d 2>err &&
+	grep "deleted 0 profiles" err &&
+	c1=$(commits old) &&
+	t0=$(date +%s%N) &&
+	pp-query -d old -v --expire 1d 2>err &&
+	t1=$(date +%s%N) &&
+	c2=$(commits old) &&
+	cat err &&
+	d=$(sed -n "s/^pp-query: deleted \([0-9]*\) profiles older than 1d\$/\1/p" err) &&
+	echo "$((c1 - c0)) commits to delete none, $((c2 - c1)) to delete $d" &&
+	test $((c2 - c1 - (c1 - c0))) -ge $(((d + 999) / 1000 - 1)) &&
+	day=86400000000000 &&
+	: the cutoff was between t0 and t1, a day ago &&
+	while read -r id start; do
+		if test $start -lt $((t0 - day)); then
+			echo $id >>gone
+		elif test $start -ge $((t1 - day)); then
+			echo $id >>kept
+		fi
+	done <before &&
+	test_line_count -ge 4900 gone &&
+	test_line_count -ge 500 kept &&
+	test $d -ge $(wc -l <gone) &&
+	pp-query -d old -l -o json | starts | cut -d " " -f 1 | sort >after &&
+	test_line_count = $((5500 - d)) after &&
+	sort kept | comm -23 - after >missing &&
+	test_line_count = 0 missing &&
+	sort gone | comm -12 - after >stayed &&
+	test_line_count = 0 stayed
+'
+else
+	test_skip 'pp-query --expire deletes in transactions of at most 1000' \
+		'no db5.3_stat (Debian package db5.3-util)'
+fi
 
 test_expect_success 'user del: the token stops working at once' '
 	recv GET /v1/profiles "$BOB" &&
@@ -378,6 +461,16 @@ test_expect_success 'user del: the token stops working at once' '
 	grep "no user .bob." err &&
 	recv GET /v1/profiles "$ALICE" &&
 	test "$(cat status)" = 200
+'
+
+test_expect_success 'a store path that is a file: said so, nothing made' '
+	echo x >afile &&
+	test_must_fail pp-recv -d afile user add carol >out 2>err &&
+	echo "pp-recv: no store in '\''afile'\'': not a directory" >expect &&
+	test_cmp expect err && test_line_count = 0 out &&
+	test_must_fail pp-query -d afile -l 2>err &&
+	grep "no store in '\''afile'\'': not a directory" err &&
+	echo x >expect && test_cmp expect afile
 '
 
 test_done

@@ -1,8 +1,9 @@
 #!/bin/bash
 # pp-push against the real pp-recv, run by openbsd-inetd on loopback:
 # profiles recorded by pp-record into the spool are pushed, acknowledged
-# and deleted; pushed again they are duplicates; a refused token and an
-# outage keep every file.
+# and deleted; pushed again they are duplicates; a refused token, an
+# outage and an answer lost after the commit keep every file, and the push
+# that follows the lost answer stores nothing twice.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-service.sh"
 
@@ -134,6 +135,49 @@ test_expect_success 'receiver back: the kept files are delivered' '
 	while read -r f; do
 		grep "^pp-push: stored '\''$f'\'' as " err || return 1
 	done <before
+'
+
+# stored_once: each file in the spool (named in before) is in the store
+# exactly once, by its sha256.
+stored_once() {
+	pp-query -d "$RECV_STORE" -l -o json >list.json &&
+	sed -n 's/^ *"sha256": "\([0-9a-f]*\)",$/\1/p' list.json >stored &&
+	while read -r f; do
+		h=$(sha256sum <"copies/$f" | cut -c1-64) &&
+		test "$(grep -c -x "$h" stored)" = 1 ||
+		{ echo "$f ($h) is stored $(grep -c -x "$h" stored) times"; return 1; }
+	done <before
+}
+
+# The receiver commits, then its answer is lost: a wrapper runs the real
+# pp-recv with its standard output (the answer) discarded, so the
+# connection closes without a word once the profiles are stored.
+test_expect_success 'the answer lost after the commit: exit 75, every file kept' '
+	cat >lose-answer <<-\EOF &&
+	#!/bin/sh
+	exec "$@" >/dev/null 2>>"${0%/*}/lose-answer.err"
+	EOF
+	chmod +x lose-answer &&
+	start_service "$TRASH_DIRECTORY/lose-answer" "$SRC_ROOT/pp-recv" \
+		-d "$RECV_STORE" -L "$TRASH_DIRECTORY/recv.log" &&
+	LOST_PID=$SERVICE_PID &&
+	record && ls spool/new >before && cp spool/new/* copies/ &&
+	test_expect_code 75 env PP_URL=$SERVICE_URL pp-push -T alice.token 2>err &&
+	cat err &&
+	left && test_cmp before left &&
+	stored_once &&
+	test ! -s lose-answer.err
+'
+
+test_expect_success 'pushed again: deleted from the spool, still stored once' '
+	stop_service $LOST_PID &&
+	pp-push -v -T alice.token 2>err &&
+	cat err &&
+	left && test_line_count = 0 left &&
+	while read -r f; do
+		grep "^pp-push: '\''$f'\'' was stored already, as " err || return 1
+	done <before &&
+	stored_once
 '
 
 test_done

@@ -2,8 +2,8 @@
 # The whole path, under a real openbsd-inetd on loopback: pp-record a
 # program into the spool, pp-push, pp-query (directly and --remote),
 # pp-render; what comes out equals what went in, as go tool pprof sees
-# it. Then 8 pushers at once, 200 profiles each, and a client that sends
-# half a request and stops.
+# it. Then 8 pushers at once, 200 profiles each, 10 to a request, and a
+# client that sends half a request and stops.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-service.sh"
 
@@ -17,13 +17,18 @@ unset PP_URL XDG_CONFIG_HOME
 mkdir -p "$HOME"
 
 # top FILE...: go tool pprof -top's rows (without the header that names
-# the files), or pp-render's when there is no go.
+# the files).
 top() {
+	go tool pprof -top -nodecount=1000 "$@" 2>/dev/null |
+	sed -n '/flat%/,$p'
+}
+
+# test_with_go DESC BODY: a test that compares with go tool pprof.
+test_with_go() {
 	if command -v go >/dev/null 2>&1; then
-		go tool pprof -top -nodecount=1000 "$@" 2>/dev/null |
-		sed -n '/flat%/,$p'
+		test_expect_success "$@"
 	else
-		pp-render -f top "$@"
+		test_skip "$1" "no go tool pprof"
 	fi
 }
 
@@ -48,8 +53,14 @@ test_expect_success 'pp-push delivers them all and empties the spool' '
 	test_line_count = 0 left
 '
 
-test_expect_success 'pp-query gives back their merge, as go tool pprof sees it' '
+test_expect_success 'pp-query merges them, pp-render draws the merge' '
 	pp-query -d "$RECV_STORE" -u alice -p cpusplit -t cpu -L env=e2e >q.pb.gz &&
+	pp-render q.pb.gz >report.svg &&
+	grep "<svg" report.svg &&
+	grep ">heavy<" report.svg
+'
+
+test_with_go 'pp-query gives back their merge, as go tool pprof sees it' '
 	top q.pb.gz >got &&
 	top copies/*.cpu.*pb.gz >want &&
 	test_line_count -gt 3 want &&
@@ -57,20 +68,21 @@ test_expect_success 'pp-query gives back their merge, as go tool pprof sees it' 
 	grep "heavy" got && grep "light" got
 '
 
-test_expect_success 'pp-render draws it' '
-	pp-render q.pb.gz >report.svg &&
-	grep "<svg" report.svg &&
-	grep ">heavy<" report.svg
-'
-
-test_expect_success 'pp-query --remote gives the same, with the user'"'"'s token' '
+test_expect_success 'pp-query --remote lists and merges with the user'"'"'s token' '
 	pp-query --remote "$PP_URL" -T alice.token -p cpusplit -t cpu >r.pb.gz &&
-	top r.pb.gz >remote &&
-	test_cmp want remote &&
+	pp-render -f top r.pb.gz >remote.top &&
+	grep " heavy$" remote.top && grep " light$" remote.top &&
 	pp-query --remote "$PP_URL" -T alice.token -l >list &&
 	test_line_count = $(( $(wc -l <spooled) + 1 )) list &&
 	pp-query --remote "$PP_URL" -T alice.token -l -o json >list.json &&
 	grep "\"program\": \"cpusplit\"" list.json
+'
+
+test_with_go 'pp-query --remote gives the same merge, as go tool pprof sees it' '
+	top copies/*.cpu.*pb.gz >want &&
+	top r.pb.gz >remote &&
+	test_line_count -gt 3 want &&
+	test_cmp want remote
 '
 
 test_expect_success 'bob, remotely, sees nothing of alice'"'"'s' '
@@ -87,7 +99,7 @@ test_expect_success 'bob, remotely, sees nothing of alice'"'"'s' '
 	test "$(cat code)" = 200
 '
 
-test_expect_success '8 pushers with 200 profiles each, at the same time: all land once' '
+test_expect_success '8 pushers of 200 profiles, 10 a request, at once: all land once' '
 	before=$(pp-query -d "$RECV_STORE" -u alice -l | wc -l) &&
 	for p in 1 2 3 4 5 6 7 8; do
 		mkdir -p s$p/new s$p/tmp &&
@@ -100,7 +112,7 @@ test_expect_success '8 pushers with 200 profiles each, at the same time: all lan
 	done &&
 	pids= &&
 	for p in 1 2 3 4 5 6 7 8; do
-		pp-push -s s$p -T alice.token 2>push$p.err &
+		pp-push -b 10 -s s$p -T alice.token 2>push$p.err &
 		pids="$pids $!"
 	done &&
 	failed=0 &&
