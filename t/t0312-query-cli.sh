@@ -15,6 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-service.sh"
 . "$TEST_DIRECTORY/lib-pb.sh"
+. "$TEST_DIRECTORY/lib-recv.sh"
 
 LONGUSER=a-user-whose-name-is-longer-than-twelve
 LONGPROG=a-program-whose-name-is-longer-than-sixteen
@@ -51,18 +52,6 @@ mkprof() {
 		$(pb_int 10 10000000000) \
 		$(pb_len 11 $(pb_int 1 3) $(pb_int 2 4)) $(pb_int 12 10000000) \
 		$comments >"$file"
-}
-
-# push USER FILE: stores FILE as USER, through a pp-recv on a pipe.
-push() {
-	{
-		printf 'POST /v1/push HTTP/1.1\r\nHost: pp\r\n'
-		printf 'Authorization: Bearer %s\r\n' "$(cat "$1.token")"
-		printf 'Content-Length: %d\r\n\r\n' "$(wc -c <"$2")"
-		cat "$2"
-	} >req &&
-	pp-recv -d "$RECV_STORE" -L push.log <req >resp &&
-	head -n 1 resp | grep -q '^HTTP/1.1 200'
 }
 
 # aligned FILE: a table (its first line the headings) whose rows have each
@@ -122,8 +111,8 @@ test_expect_success 'setup: two users with short and long names, profiles' '
 	mkprof p2.pb web h1 1700000600 &&
 	mkprof p3.pb "$LONGPROG" h2 1700001200 env=test &&
 	mkprof p4.pb db "$LONGHOST" 1700001800 &&
-	push "$LONGUSER" p1.pb && push "$LONGUSER" p2.pb &&
-	push "$LONGUSER" p3.pb && push bo p4.pb &&
+	recv_push "$LONGUSER" p1.pb && recv_push "$LONGUSER" p2.pb &&
+	recv_push "$LONGUSER" p3.pb && recv_push bo p4.pb &&
 	pp-query -d store -l >all &&
 	test_line_count = 5 all
 '
@@ -161,7 +150,7 @@ test_expect_success 'past the first 1000 rows the widths stay; a longer value pu
 	add_user u0 &&
 	# Newer than the 1200 below, so listed after them.
 	mkprof last.pb "$LASTPROG" h1 $(($(date +%s) + 3600)) &&
-	push u0 last.pb &&
+	recv_push u0 last.pb &&
 	pp-store-fill store 1 1 1200 1 &&
 	pp-query -d store -u u0 -l >many &&
 	test_line_count = 1202 many &&
@@ -191,32 +180,6 @@ else
 		'neither inetd nor systemd-socket-activate'
 fi
 
-# crash STORE TOKEN: kills (-9) a pp-recv that holds STORE, as it waits for
-# the rest of a request's body; the next process to open STORE recovers
-# it, which makes its regions anew, as Berkeley DB's DB_CONFIG file there
-# says. (Removing the regions of a closed store instead would lose what is
-# committed but not yet written out.)
-crash() {
-	local pid i=0 held
-	rm -f in.fifo && mkfifo in.fifo || return 1
-	pp-recv -d "$1" -L crash.log <in.fifo >/dev/null &
-	pid=$!
-	exec 7>in.fifo
-	printf "POST /v1/push HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\nabc" \
-		"$(cat "$2")" >&7
-	while ! grep -qF "$1/__db.001" /proc/$pid/maps 2>/dev/null &&
-	    [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	grep -qF "$1/__db.001" /proc/$pid/maps
-	held=$?
-	kill -9 $pid
-	wait $pid
-	exec 7>&-
-	return $held
-}
-
 # The cleanup fails here for want of locks: a lock table (DB_CONFIG)
 # large enough for adding or removing a user, too small for deleting a
 # thousand profiles in one transaction, as the cleanup does.
@@ -227,7 +190,7 @@ test_expect_success 'pp-recv user add: when the cleanup fails, no user and no to
 	pp-query -d "$LOST" -u u0 -l >before &&
 	test_line_count = 3001 before &&
 	printf "set_lk_max_locks 50\nset_lk_max_objects 50\n" >"$LOST/DB_CONFIG" &&
-	crash "$LOST" keeper.token &&
+	recv_crash "$LOST" keeper.token &&
 	test_expect_code 1 pp-recv -d "$LOST" user add u0 >out 2>err &&
 	cat err &&
 	test_line_count = 0 out &&
@@ -242,7 +205,7 @@ test_expect_success 'pp-recv user add: when the cleanup fails, no user and no to
 
 test_expect_success 'pp-recv user add: once the cleanup can run, the add works' '
 	rm "$LOST/DB_CONFIG" &&
-	crash "$LOST" keeper.token &&
+	recv_crash "$LOST" keeper.token &&
 	pp-recv -d "$LOST" user add u0 >out &&
 	grep -E "^[0-9a-f]{64}\$" out &&
 	pp-recv -d "$LOST" user list >users &&

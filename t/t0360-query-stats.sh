@@ -7,6 +7,7 @@
 # fewer than --min-owners owners have time in.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pb.sh"
+. "$TEST_DIRECTORY/lib-recv.sh"
 
 # mkprof OUT [count]: writes a CPU profile (raw protobuf) built from lines
 # on stdin:
@@ -114,18 +115,6 @@ mkprof() {
 		pb_write $(pb_len 11 $(pb_int 1 $cpu) $(pb_int 2 $ns))
 		pb_write $(pb_int 12 "$period") $comments_pb
 	} >"$out"
-}
-
-# push OWNER FILE: stores FILE as OWNER's, as pp-recv does for pp-push.
-push() {
-	{
-		printf 'POST /v1/push HTTP/1.1\r\nHost: pp\r\n'
-		printf 'Authorization: Bearer %s\r\n' "$(cat "$1.token")"
-		printf 'Content-Length: %d\r\n\r\n' "$(wc -c <"$2")"
-		cat "$2"
-	} >req &&
-	pp-recv -d "${STORE:-store}" -L recv.log <req >resp &&
-	head -n 1 resp | grep -q '^HTTP/1.1 200'
 }
 
 # users STORE NAME...: adds the users to STORE, each token in NAME.token.
@@ -279,7 +268,7 @@ test_expect_success 'two owners'"'"' profiles with known numbers' '
 	mkprof bob.pb count <bob.prof &&
 	mkprof bob-ebpf.pb count <bob-ebpf.prof &&
 	users store alice bob &&
-	push alice alice.pb && push bob bob.pb && push bob bob-ebpf.pb &&
+	recv_push alice alice.pb && recv_push bob bob.pb && recv_push bob bob-ebpf.pb &&
 	pp-query -d store -l >list &&
 	test_line_count = 4 list &&
 	grep "alice .* secretprog .* alicehost .* team=blue" list &&
@@ -403,8 +392,8 @@ EOF
 test_expect_success 'a library of fewer owners is not named; its time is the other row'"'"'s' '
 	mkprof carol.pb <carol.prof &&
 	users store4 alice bob carol &&
-	STORE=store4 push alice alice.pb && STORE=store4 push bob bob.pb &&
-	STORE=store4 push carol carol.pb &&
+	RECV_STORE=store4 recv_push alice alice.pb && RECV_STORE=store4 recv_push bob bob.pb &&
+	RECV_STORE=store4 recv_push carol carol.pb &&
 	pp-query -d store4 --stats -o json >s4.json &&
 	flat <s4.json >got &&
 	cat >expect <<-\EOF &&
@@ -573,11 +562,11 @@ if test_have_go; then
 	test_expect_success 'with the shared Go and C++ profiles: as go tool pprof counts' '
 		S=$SHARED_PROFILES &&
 		users store2 alice bob &&
-		STORE=store2 push alice "$S/go-cpu.pb.gz" &&
-		STORE=store2 push alice alice.pb &&
-		STORE=store2 push bob "$S/parca-fib.pb.gz" &&
-		STORE=store2 push bob "$S/pprof-cppbench-nosym.cpu.pb.gz" &&
-		STORE=store2 push bob bob.pb &&
+		RECV_STORE=store2 recv_push alice "$S/go-cpu.pb.gz" &&
+		RECV_STORE=store2 recv_push alice alice.pb &&
+		RECV_STORE=store2 recv_push bob "$S/parca-fib.pb.gz" &&
+		RECV_STORE=store2 recv_push bob "$S/pprof-cppbench-nosym.cpu.pb.gz" &&
+		RECV_STORE=store2 recv_push bob bob.pb &&
 		pp-query -d store2 --stats --min-owners 1 -o json >s.json &&
 		flat <s.json >got &&
 		cpu=0 gc=0 total=0 self=0 &&
@@ -665,7 +654,7 @@ if command -v go >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
 		cc -O1 -g -o secretwork work.c -lm &&
 		pp-record --cpu -F 250 -o rec -l team=blue -- ./secretwork &&
 		users store3 alice &&
-		STORE=store3 push alice rec/secretwork.*.cpu.pb.gz &&
+		RECV_STORE=store3 recv_push alice rec/secretwork.*.cpu.pb.gz &&
 		pp-query -d store3 --stats --min-owners 1 -o json >r.json &&
 		flat <r.json >got &&
 		f=$(ls rec/secretwork.*.cpu.pb.gz) &&

@@ -19,6 +19,7 @@
 #    through its answer: pp-push keeps every file and exits 75.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-service.sh"
+. "$TEST_DIRECTORY/lib-recv.sh"
 
 test -x "$SRC_ROOT/pp-recv" || skip_all 'pp-recv not built yet'
 test_have_inetd || skip_all 'neither inetd nor systemd-socket-activate'
@@ -120,25 +121,7 @@ test_expect_success 'the store stays consistent: every earlier profile, intact, 
 
 test_expect_success 'a pp-recv killed while the disk is full: 507 until there is room, then recovered' '
 	# It holds the store while it waits for the rest of the body.
-	# (Not "mkfifo ... &&": that would put both in the background job,
-	# and $! would be its shell.)
-	rm -f in.fifo && mkfifo in.fifo || return 1
-	pp-recv -d "$RECV_STORE" -L recv.log <in.fifo >/dev/null &
-	pid=$!
-	exec 7>in.fifo &&
-	printf "POST /v1/push HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\nabc" \
-		"$(cat alice.token)" >&7 &&
-	i=0
-	while ! grep -q "$RECV_STORE/__db.001" /proc/$pid/maps 2>/dev/null &&
-	    [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	grep -q "$RECV_STORE/__db.001" /proc/$pid/maps
-	held=$?
-	kill -9 $pid
-	wait $pid
-	exec 7>&-
-	test $held = 0 &&
+	recv_crash "$RECV_STORE" alice.token &&
 	# The next one must recover the store, which rebuilds its regions:
 	# that needs room.
 	spool 3 b &&
