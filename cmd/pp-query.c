@@ -329,9 +329,14 @@ list(struct source *src, const struct pp_store_filter *f, int json)
 		pp_die("out of memory");
 	rc = src->url ? pp_client_list(src->url, src->token, f, list_one, &l,
 	    &e) : pp_store_select(src->st, f, list_one, &l, &e);
-	if (rc < 0)
+	/* What was read before a failure is shown, then the failure. */
+	if (rc < 0 && !json && !l.streaming)
+		table_flush(&l);
+	if (rc < 0) {
+		fflush(stdout);
 		pp_die("%s", rc == PP_ENOMEM ? "out of memory" :
 		    pp_err_msg(&e, rc));
+	}
 	if (json) {
 		if (json_dumpf(l.arr, stdout, JSON_INDENT(1)) < 0)
 			pp_die("cannot write the output: %s", strerror(errno));
@@ -606,7 +611,16 @@ main(int argc, char **argv)
 		if (pp_parse_duration(expire, &age) < 0)
 			pp_die_usage("--expire wants an age (14d, 12h), not '%s'",
 			    expire);
-		rc = pp_store_expire(src.st, f.owner, now - age, 0, &deleted, &e);
+		/* A store made before the host and label index gets it
+		 * here, from cron, once (expiry needs it whole). */
+		if ((rc = pp_store_index(src.st, 0, &indexed, &e)) == 0) {
+			if (verbose && indexed)
+				fprintf(stderr, "pp-query: indexed %llu profiles "
+				    "by host and label\n",
+				    (unsigned long long)indexed);
+			rc = pp_store_expire(src.st, f.owner, now - age, 0,
+			    &deleted, &e);
+		}
 		/* A replicated store's replica: the master's expiry (cron runs
 		 * it at every site) deletes, and the deletions replicate. */
 		if (rc == PP_EREADONLY) {
@@ -619,14 +633,6 @@ main(int argc, char **argv)
 			fprintf(stderr, "pp-query: deleted %llu profiles older "
 			    "than %s\n", (unsigned long long)deleted, expire);
 		}
-		/* A store made before the host and label index gets it
-		 * here, from cron, once. */
-		if (rc == 0 && (rc = pp_store_index(src.st, 0, &indexed,
-		    &e)) < 0)
-			pp_die("%s", pp_err_msg(&e, rc));
-		if (rc == 0 && verbose && indexed)
-			fprintf(stderr, "pp-query: indexed %llu profiles by "
-			    "host and label\n", (unsigned long long)indexed);
 	} else if (listing) {
 		list(&src, &f, format && strcmp(format, "json") == 0);
 	} else if (summary) {

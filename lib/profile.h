@@ -108,9 +108,10 @@ struct pp_decode_limits {
 	size_t max_input;	/* bytes as given; default 128 MiB */
 	size_t max_raw;		/* protobuf bytes after gunzip; default 128 MiB */
 	size_t max_memory;	/* bytes of protobuf-c's objects while
-				 * decoding; default 16 times the protobuf
-				 * bytes plus 64 MiB (real profiles take 4 to
-				 * 9 times, a crafted one of empty samples 30) */
+				 * decoding, at most: it lowers the default
+				 * budget of 16 times the protobuf bytes plus
+				 * 64 MiB (real profiles take 4 to 9 times, a
+				 * crafted one of empty samples 30) */
 };
 
 /* Returns a new empty profile, or NULL when out of memory. */

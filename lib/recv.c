@@ -26,6 +26,11 @@
  * empty samples asked for 1.2 GB before. */
 #define RECV_MAX_RAW	((size_t)64 << 20)
 #define RECV_MAX_MEMORY	((size_t)256 << 20)
+/* A bundle's members, once unpacked, are all held until they are stored;
+ * what is kept of each (gzipped) may be as much again. pp-push's bundles
+ * hold gzipped profiles, a hundred of them a few MB, and a bundle over
+ * the limit is sent again in halves. */
+#define RECV_MAX_TOTAL	((size_t)128 << 20)
 
 /* What one exchange knows, for the handlers and the log line. */
 struct xchg {
@@ -1007,6 +1012,8 @@ pp_recv_serve(int in_fd, int out_fd, const struct pp_recv_opts *opts)
 		oo.decode.max_raw = RECV_MAX_RAW;
 	if (!oo.decode.max_memory)
 		oo.decode.max_memory = RECV_MAX_MEMORY;
+	if (!oo.bundle.max_total)
+		oo.bundle.max_total = RECV_MAX_TOTAL;
 	memset(&x, 0, sizeof(x));
 	x.o = o;
 	x.out = out_fd;

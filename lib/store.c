@@ -27,7 +27,7 @@
 
 enum {
 	DB_META, DB_DATA, DB_BYTIME, DB_BYHASH, DB_USERS, DB_TOKENS, DB_WLOCK,
-	DB_BYATTR, NDB
+	DB_FLAGS, DB_BYATTR, NDB
 };
 
 /* The databases an operation uses: opened when first needed, since each
@@ -43,12 +43,13 @@ enum {
 
 static const char *const db_files[NDB] = {
 	"meta.db", "data.db", "bytime.db", "byhash.db", "users.db", "tokens.db",
-	"lock.db", "byattr.db",
+	"lock.db", "flags.db", "byattr.db",
 };
 
-/* lock.db's keys besides the writer's: byattr.db holds every record
- * (made with the store, or built since by pp_store_expire), and how far
- * that build went. */
+/* flags.db's keys: byattr.db holds every record (made with the store, or
+ * built since by pp_store_index), and how far that build went. Not in
+ * lock.db: every writer holds that one's page until it commits, and a
+ * reader asking for the flag would wait for them. */
 static const char attr_done_key[] = "byattr";
 static const char attr_next_key[] = "byattr-next";
 
@@ -641,11 +642,10 @@ open_handles(struct pp_store *st, struct pp_err *e)
 	return 0;
 }
 
-/* Reads lock.db's key k in txn: 1 present, 0 absent, or a Berkeley DB
- * error (negative values are theirs too). The value goes to v (n bytes)
- * when v is not NULL. */
+/* Reads flags.db's key k, n bytes of value, into v in txn: 1 present, 0
+ * absent (or not n bytes long), or a Berkeley DB error. */
 static int
-wlock_get(struct pp_store *st, DB_TXN *txn, const char *k, void *v, size_t n,
+flag_get(struct pp_store *st, DB_TXN *txn, const char *k, void *v, size_t n,
     u_int32_t flags)
 {
 	DBT kd, vd;
@@ -653,26 +653,55 @@ wlock_get(struct pp_store *st, DB_TXN *txn, const char *k, void *v, size_t n,
 
 	dbt(&kd, k, strlen(k));
 	memset(&vd, 0, sizeof(vd));
-	vd.flags = DB_DBT_USERMEM | (v ? 0 : DB_DBT_PARTIAL);
+	vd.flags = DB_DBT_USERMEM;
 	vd.data = v;
 	vd.ulen = (u_int32_t)n;
-	r = st->db[DB_WLOCK]->get(st->db[DB_WLOCK], txn, &kd, &vd, flags);
-	if (r == DB_NOTFOUND)
+	r = st->db[DB_FLAGS]->get(st->db[DB_FLAGS], txn, &kd, &vd, flags);
+	if (r == DB_NOTFOUND || (r == 0 && vd.size != n))
 		return 0;
-	if (r == 0 && v && vd.size != n)
-		return 0;	/* not ours: as if absent */
 	return r ? r : 1;
 }
 
 static int
-wlock_put(struct pp_store *st, DB_TXN *txn, const char *k, const void *v,
+flag_put(struct pp_store *st, DB_TXN *txn, const char *k, const void *v,
     size_t n)
 {
 	DBT kd, vd;
 
 	dbt(&kd, k, strlen(k));
 	dbt(&vd, v, n);
-	return st->db[DB_WLOCK]->put(st->db[DB_WLOCK], txn, &kd, &vd, 0);
+	return st->db[DB_FLAGS]->put(st->db[DB_FLAGS], txn, &kd, &vd, 0);
+}
+
+/* Opens flags.db into *out, making it when absent. Returns 0,
+ * DB_NOTFOUND when it is absent and this site cannot write (a replica:
+ * the master's will come), or a Berkeley DB error. */
+static int
+open_flags(struct pp_store *st, DB **out)
+{
+	DB *db;
+	int r;
+
+	*out = NULL;
+	if ((r = db_create(&db, st->env, 0)) != 0)
+		return r;
+	r = db->open(db, NULL, db_files[DB_FLAGS], NULL, DB_BTREE,
+	    DB_AUTO_COMMIT, 0600);
+	if (r == ENOENT) {
+		db->close(db, DB_NOSYNC);
+		if (st->repl && repl_writable(st, NULL) < 0)
+			return DB_NOTFOUND;
+		if ((r = db_create(&db, st->env, 0)) != 0)
+			return r;
+		r = db->open(db, NULL, db_files[DB_FLAGS], NULL, DB_BTREE,
+		    DB_CREATE | DB_AUTO_COMMIT, 0600);
+	}
+	if (r != 0) {
+		db->close(db, DB_NOSYNC);
+		return r;
+	}
+	*out = db;
+	return 0;
 }
 
 /* Opens byattr.db into *out, making it when absent: in one transaction
@@ -721,7 +750,7 @@ open_attr(struct pp_store *st, DB **out)
 			r = c->get(c, &k, &v, DB_FIRST);
 			c->close(c);
 			if (r == DB_NOTFOUND)
-				r = wlock_put(st, txn, attr_done_key, "1", 1);
+				r = flag_put(st, txn, attr_done_key, "1", 1);
 		}
 		if (r == 0) {
 			r = txn->commit(txn, 0);
@@ -752,21 +781,29 @@ open_dbs(struct pp_store *st, unsigned want, struct pp_err *e)
 
 	if (want & NEED_INDEXES)
 		want |= NEED(DB_META);
-	/* Making byattr.db takes the writer's lock (lock.db). */
+	/* Making byattr.db takes the writer's lock (lock.db) and says in
+	 * flags.db whether it is complete. */
 	if (want & NEED(DB_BYATTR))
-		want |= NEED(DB_WLOCK);
+		want |= NEED(DB_WLOCK) | NEED(DB_FLAGS);
 	st->want |= want;
 	if (!st->env && (r = open_handles(st, e)) < 0)
 		return r;
 	/* In index order: meta.db before the indexes associated with it,
-	 * lock.db before byattr.db. */
+	 * lock.db and flags.db before byattr.db. */
 	for (i = 0; i < NDB; i++) {
 		DB *db;
 
 		if (!(st->want & NEED(i)) || st->db[i] ||
-		    (i == DB_BYATTR && st->no_attr))
+		    ((i == DB_BYATTR || i == DB_FLAGS) && st->no_attr))
 			continue;
-		if (i == DB_BYATTR) {
+		if (i == DB_FLAGS) {
+			if ((r = open_flags(st, &db)) == DB_NOTFOUND) {
+				st->no_attr = 1;	/* a replica's, to come */
+				continue;
+			}
+			if (r != 0)
+				return db_fail(st, e, r, db_files[i]);
+		} else if (i == DB_BYATTR) {
 			if ((r = open_attr(st, &db)) == DB_NOTFOUND) {
 				st->no_attr = 1;	/* a replica's, to come */
 				continue;
@@ -1531,8 +1568,8 @@ attr_complete(struct pp_store *st, DB_TXN *txn)
 {
 	unsigned char one;
 
-	if (!st->attr_done && st->db[DB_BYATTR] && st->db[DB_WLOCK] &&
-	    wlock_get(st, txn, attr_done_key, &one, 1, 0) == 1)
+	if (!st->attr_done && st->db[DB_BYATTR] && st->db[DB_FLAGS] &&
+	    flag_get(st, txn, attr_done_key, &one, 1, 0) == 1)
 		st->attr_done = 1;
 	return st->attr_done;
 }
@@ -1814,8 +1851,8 @@ pp_store_get(struct pp_store *st, const char *owner, uint64_t id,
 }
 
 struct attr_build {
-	size_t batch;
-	uint64_t done;
+	size_t batch, now;	/* records a transaction, in this one */
+	uint64_t done;		/* in those committed */
 	int finished;
 };
 
@@ -1837,13 +1874,14 @@ attr_build_body(struct pp_store *st, DB_TXN *txn, void *arg,
 
 	(void)e;
 	ab->finished = 0;
+	ab->now = 0;
 	if ((r = writer_lock(st, txn)) != 0)
 		return r;
-	if ((r = wlock_get(st, txn, attr_done_key, &one, 1, 0)) == 1) {
+	if ((r = flag_get(st, txn, attr_done_key, &one, 1, 0)) == 1) {
 		ab->finished = 1;
 		return 0;
 	}
-	if (r != 0 || (r = wlock_get(st, txn, attr_next_key, next, 8,
+	if (r != 0 || (r = flag_get(st, txn, attr_next_key, next, 8,
 	    DB_RMW)) < 0 || r > 1)
 		return r;
 	memset(&k, 0, sizeof(k));
@@ -1870,21 +1908,21 @@ attr_build_body(struct pp_store *st, DB_TXN *txn, void *arg,
 	}
 	if (r == DB_NOTFOUND) {
 		/* All in: mark it, forget the place. */
-		if ((r = wlock_put(st, txn, attr_done_key, "1", 1)) == 0) {
+		if ((r = flag_put(st, txn, attr_done_key, "1", 1)) == 0) {
 			DBT kd;
 
 			dbt(&kd, attr_next_key, strlen(attr_next_key));
-			r = st->db[DB_WLOCK]->del(st->db[DB_WLOCK], txn, &kd, 0);
+			r = st->db[DB_FLAGS]->del(st->db[DB_FLAGS], txn, &kd, 0);
 			if (r == DB_NOTFOUND)
 				r = 0;
 			ab->finished = 1;
 		}
 	} else if (r == 0 && k.size == 8) {
 		/* k is the first record of the next batch. */
-		r = wlock_put(st, txn, attr_next_key, k.data, 8);
+		r = flag_put(st, txn, attr_next_key, k.data, 8);
 	}
 	if (r == 0)
-		ab->done += n;
+		ab->now = n;
 out:
 	if (c)
 		c->close(c);
@@ -1909,6 +1947,8 @@ pp_store_index(struct pp_store *st, size_t batch, uint64_t *indexed,
 		r = run(st, attr_build_body, &ab, NEED(DB_WLOCK) |
 		    NEED_RECORDS, 0, "cannot index the profiles by host and "
 		    "label", e);
+		if (r == 0)
+			ab.done += ab.now;
 	} while (r == 0 && !ab.finished && !st->no_attr);
 	if (r == 0 && ab.finished)
 		st->attr_done = 1;
@@ -1922,9 +1962,14 @@ pp_store_expire(struct pp_store *st, const char *owner, int64_t before_ns,
 {
 	struct pp_store_filter f;
 	struct scan sc;
+	uint64_t indexed;
 	int r;
 
 	*deleted = 0;
+	/* Berkeley DB deletes a record's keys from every index, and fails
+	 * on one that lacks them: byattr.db must hold every record first. */
+	if ((r = pp_store_index(st, batch, &indexed, e)) < 0)
+		return r;
 	memset(&f, 0, sizeof(f));
 	f.owner = owner;
 	f.until_ns = before_ns - 1;

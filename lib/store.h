@@ -14,9 +14,9 @@
  *   users.db   name -> sha256(token)(32) created_ns(8)
  *   tokens.db  sha256(token)(32) -> name
  *   lock.db    one record whose write lock every writing transaction
- *              takes first: writers queue rather than deadlock; and
- *              whether byattr.db holds every record (see
- *              pp_store_index)
+ *              takes first: writers queue rather than deadlock
+ *   flags.db   whether byattr.db holds every record, and how far its
+ *              build got (see pp_store_index)
  *   replication, replication.lock
  *              a replicated store's configuration and its replication
  *              process's lock (repl.h; see Replication below)
@@ -160,9 +160,10 @@ int pp_store_expire(struct pp_store *st, const char *owner,
  * interrupted build stopped; *indexed gets the records indexed now.
  * Until it is built, filters on a host or a label read every record the
  * other filters select; records stored meanwhile are indexed as they
- * come. A built index costs one read. pp-query --expire runs it. Returns
- * 0, PP_EREADONLY (a replica: the master's build replicates), PP_ESTORE,
- * PP_ENOSPC. */
+ * come. A built index costs one read. pp_store_expire runs it first
+ * (Berkeley DB's deletes need every record indexed), and so does
+ * pp-query --expire from cron. Returns 0, PP_EREADONLY (a replica: the
+ * master's build replicates), PP_ESTORE, PP_ENOSPC. */
 int pp_store_index(struct pp_store *st, size_t batch, uint64_t *indexed,
     struct pp_err *e);
 

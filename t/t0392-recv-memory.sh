@@ -2,10 +2,11 @@
 # What one request can make a pp-recv process take: small uploads that
 # unpack to much more (many empty samples: a few bytes each on the wire,
 # some sixty in protobuf-c's objects; a profile past 64 MiB once
-# gunzipped; a bundle of four of them) are refused with their 4xx, store
-# nothing, and the process's peak memory (which pp-recv logs with each
-# exchange) stays under the bound pp-recv(8) gives, some 500 MB; real
-# profiles are still stored.
+# gunzipped; bundles of them, within the unpacked limit and past it) are
+# refused with their 4xx, store nothing, and the process's peak memory
+# (which pp-recv logs with each exchange) stays under the bound
+# pp-recv(8) gives, some 600 MB; a bundle of many valid profiles, and
+# real profiles, are stored.
 . "$(dirname "$0")/lib.sh"
 
 HOT=$SRC_ROOT/t/data/hotspot.cpu.pb.gz
@@ -27,6 +28,36 @@ empties() {
 		    "\x32\x00", "\x32\x07samples", "\x32\x05count";
 		my $chunk = "\x12\x00" x 65536;
 		print $chunk for 1 .. $ARGV[0] * 8;' "$1"
+}
+
+# ones N: a valid profile of 2 MiB, samples of value 1 (four bytes each),
+# the last one of value N, so that each N gives another profile.
+ones() {
+	perl -e '
+		binmode STDOUT;
+		print "\x0a\x04\x08\x01\x10\x02",
+		    "\x32\x00", "\x32\x07samples", "\x32\x05count",
+		    "\x12\x02\x10\x01" x (524288 - 8),
+		    "\x12\x02\x10", chr($ARGV[0]);' "$1"
+}
+
+# bundle OUT FILE...: a gzipped tar of the files and their MANIFEST.
+bundle() {
+	local out=$1 f sep=
+	shift
+	rm -rf bundle.d && mkdir bundle.d &&
+	cp "$@" bundle.d/ &&
+	{
+		printf '{"version":1,"profiles":['
+		for f in "$@"; do
+			f=$(basename "$f")
+			printf '%s{"name":"%s","sha256":"%s"}' "$sep" "$f" \
+				"$(sha256sum <"bundle.d/$f" | cut -c1-64)"
+			sep=,
+		done
+		printf ']}'
+	} >bundle.d/MANIFEST &&
+	(cd bundle.d && tar czf ../"$out" MANIFEST $(ls | grep -vx MANIFEST))
 }
 
 # post FILE: POSTs FILE to /v1/push through pp-recv; the status goes to
@@ -61,19 +92,13 @@ test_expect_success 'setup' '
 	empties 60 | gzip -9 >empties.pb.gz &&
 	test "$(wc -c <empties.pb.gz)" -lt 100000 &&
 	empties 70 | gzip -9 >over.pb.gz &&
-	mkdir b && for i in 1 2 3 4; do empties 60 >b/m$i.pb || return 1; done &&
-	(
-		cd b &&
-		printf "{\"version\":1,\"profiles\":[" >MANIFEST &&
-		for i in 1 2 3 4; do
-			test $i = 1 || printf , >>MANIFEST
-			printf "{\"name\":\"m%s.pb\",\"sha256\":\"%s\"}" $i \
-				"$(sha256sum m$i.pb | cut -c1-64)" >>MANIFEST
-		done &&
-		printf "]}" >>MANIFEST &&
-		tar czf ../four.tgz MANIFEST m1.pb m2.pb m3.pb m4.pb
-	) &&
-	test "$(wc -c <four.tgz)" -lt 400000
+	empties 60 >e1.pb && cp e1.pb e2.pb && cp e1.pb e3.pb &&
+	bundle two.tgz e1.pb e2.pb &&
+	bundle three.tgz e1.pb e2.pb e3.pb &&
+	test "$(wc -c <three.tgz)" -lt 400000 &&
+	for i in $(seq 10 69); do ones $i >o$i.pb || return 1; done &&
+	bundle sixty.tgz o*.pb &&
+	test "$(wc -c <sixty.tgz)" -lt 400000
 '
 
 test_expect_success 'many empty samples: 422, under 450 MB' '
@@ -92,15 +117,34 @@ test_expect_success 'over 64 MiB once gunzipped: 413, under 200 MB' '
 	nothing_stored
 '
 
-test_expect_success 'a bundle of four: 422 naming each, under 600 MB' '
-	post four.tgz &&
+test_expect_success 'a bundle of two: 422 naming each, under 500 MB' '
+	post two.tgz &&
 	test "$(cat status)" = 422 &&
-	for i in 1 2 3 4; do
-		grep "\"name\":\"m$i.pb\",\"error\":\"not a valid profile: profile too complex" body ||
+	for i in 1 2; do
+		grep "\"name\":\"e$i.pb\",\"error\":\"not a valid profile: profile too complex" body ||
 		return 1
 	done &&
-	under 614400 &&
+	under 512000 &&
 	nothing_stored
+'
+
+test_expect_success 'a bundle over 128 MiB once unpacked: 413, under 250 MB' '
+	post three.tgz &&
+	test "$(cat status)" = 413 &&
+	grep "limit of 134217728 bytes once unpacked" body &&
+	under 256000 &&
+	nothing_stored
+'
+
+test_expect_success 'sixty valid profiles of 2 MiB in one bundle: stored, under 600 MB' '
+	post sixty.tgz &&
+	test "$(cat status)" = 200 &&
+	under 614400 &&
+	pp-query -d store -l >l && test_line_count = 61 l &&
+	# Each 524280 samples of 1 and one of 10 .. 69.
+	pp-query -d store -t samples >merged.pb.gz &&
+	pp-render -f top merged.pb.gz >top &&
+	grep "of $((60 * 524280 + (10 + 69) * 30)) total" top
 '
 
 test_expect_success 'real profiles are stored as before' '
@@ -111,7 +155,7 @@ test_expect_success 'real profiles are stored as before' '
 		post "$LARGE" && test "$(cat status)" = 200
 	fi &&
 	pp-query -d store -l >l &&
-	test_line_count = $((test -f "$LARGE" && echo 3) || echo 2) l
+	test_line_count = $((test -f "$LARGE" && echo 63) || echo 62) l
 '
 
 test_done
