@@ -737,6 +737,8 @@ open_attr(struct pp_store *st, DB **out)
 		if ((r = db_create(&db, st->env, 0)) != 0)
 			return r;
 		if ((r = db->set_flags(db, DB_DUPSORT)) != 0 ||
+		    (!st->db[DB_FLAGS] &&
+		    (r = open_flags(st, &st->db[DB_FLAGS])) != 0) ||
 		    (r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
 			break;
 		if ((r = writer_lock(st, txn)) == 0 &&
@@ -781,10 +783,10 @@ open_dbs(struct pp_store *st, unsigned want, struct pp_err *e)
 
 	if (want & NEED_INDEXES)
 		want |= NEED(DB_META);
-	/* Making byattr.db takes the writer's lock (lock.db) and says in
-	 * flags.db whether it is complete. */
+	/* Making byattr.db takes the writer's lock (lock.db); whether it
+	 * is complete (flags.db) matters to selects and its build only. */
 	if (want & NEED(DB_BYATTR))
-		want |= NEED(DB_WLOCK) | NEED(DB_FLAGS);
+		want |= NEED(DB_WLOCK);
 	st->want |= want;
 	if (!st->env && (r = open_handles(st, e)) < 0)
 		return r;
@@ -1771,7 +1773,8 @@ pp_store_select(struct pp_store *st, const struct pp_store_filter *f,
 	sc.arg = arg;
 	pp_buf_init(&sc.last);
 	r = run(st, scan_select_body, &sc, NEED(DB_META) | NEED(DB_BYTIME) |
-	    (f->host || f->nlabels ? NEED(DB_BYATTR) : 0), DB_READ_COMMITTED,
+	    (f->host || f->nlabels ? NEED(DB_FLAGS) | NEED(DB_BYATTR) : 0),
+	    DB_READ_COMMITTED,
 	    "cannot read the profiles", e);
 	pp_buf_release(&sc.last);
 	free(sc.attr);
@@ -1945,8 +1948,8 @@ pp_store_index(struct pp_store *st, size_t batch, uint64_t *indexed,
 	ab.batch = batch ? batch : 1000;
 	do {
 		r = run(st, attr_build_body, &ab, NEED(DB_WLOCK) |
-		    NEED_RECORDS, 0, "cannot index the profiles by host and "
-		    "label", e);
+		    NEED(DB_FLAGS) | NEED_RECORDS, 0, "cannot index the "
+		    "profiles by host and label", e);
 		if (r == 0)
 			ab.done += ab.now;
 	} while (r == 0 && !ab.finished && !st->no_attr);
