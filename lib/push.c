@@ -520,6 +520,17 @@ unreachable(long status)
 	return status == 408 || status == 429 || status >= 500;
 }
 
+/* How to say that a transfer failed: a connection closed with no answer,
+ * or half of one, after the bundle went out may follow the receiver's
+ * commit (the bundle sent again is stored once); anything else is a
+ * receiver not reached. */
+static const char *
+failed_how(CURLcode cc)
+{
+	return cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE ||
+	    cc == CURLE_RECV_ERROR ? "no answer from" : "cannot reach";
+}
+
 static int
 on_answer(struct push *P, struct pfile **g, size_t n, int resent,
     long status, const struct pp_buf *body)
@@ -665,8 +676,8 @@ send_group(struct push *P, struct pfile **g, size_t n, int resent)
 		    (cc == CURLE_OK && !unreachable(status)))
 			break;
 		if (cc != CURLE_OK)
-			snprintf(why, sizeof(why), "cannot reach '%s': %s; "
-			    "trying '%s'", P->name, P->curlerr[0] ?
+			snprintf(why, sizeof(why), "%s '%s': %s; trying '%s'",
+			    failed_how(cc), P->name, P->curlerr[0] ?
 			    P->curlerr : curl_easy_strerror(cc),
 			    P->o->urls[(P->cur + 1) % P->o->nurls]);
 		else
@@ -680,7 +691,7 @@ send_group(struct push *P, struct pfile **g, size_t n, int resent)
 	}
 	free(buf);
 	if (cc != CURLE_OK) {
-		rc = stop(P, PP_ENET, "cannot reach '%s': %s", P->name,
+		rc = stop(P, PP_ENET, "%s '%s': %s", failed_how(cc), P->name,
 		    P->curlerr[0] ? P->curlerr : curl_easy_strerror(cc));
 	} else if (body.oom) {
 		rc = stop(P, PP_ENOMEM, "out of memory");

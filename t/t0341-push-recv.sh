@@ -164,6 +164,7 @@ test_expect_success 'the answer lost after the commit: exit 75, every file kept'
 	record && ls spool/new >before && cp spool/new/* copies/ &&
 	test_expect_code 75 env PP_URL=$SERVICE_URL pp-push -T alice.token 2>err &&
 	cat err &&
+	grep "^pp-push: no answer from '\''$SERVICE_URL'\'': Empty reply from server\$" err &&
 	left && test_cmp before left &&
 	stored_once &&
 	test ! -s lose-answer.err

@@ -412,17 +412,17 @@ while IFS='	' read -r mode message; do
 		fake "'"$mode"'" &&
 		test_expect_code 75 pp-push -T tok -u $FAKE 2>err &&
 		cat err &&
-		grep "^pp-push: cannot reach '\''$FAKE'\'': '"$message"'" err &&
+		grep "^pp-push: '"${message%%: *}"' '\''$FAKE'\'': '"${message#*: }"'" err &&
 		test_line_count = 1 err &&
 		sums spool/new after && test_cmp before after &&
 		sent && test_line_count = 1 sent
 	'
 done <<\EOF
-status 500	it answered 500: fake error 500$
-status 507	it answered 507: fake error 507$
-cut 200	transfer closed with [0-9]* bytes remaining to read$
-cut 500	transfer closed with [0-9]* bytes remaining to read$
-cut-head	it answered 200 with something that is not pp-recv's answer$
+status 500	cannot reach: it answered 500: fake error 500$
+status 507	cannot reach: it answered 507: fake error 507$
+cut 200	no answer from: transfer closed with [0-9]* bytes remaining to read$
+cut 500	no answer from: transfer closed with [0-9]* bytes remaining to read$
+cut-head	cannot reach: it answered 200 with something that is not pp-recv's answer$
 EOF
 
 test_done
